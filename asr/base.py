@@ -1,0 +1,115 @@
+"""The one interface every speech recognizer keeps, so the call path never sees an engine's quirks."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from typing import Any, Protocol, TypeAlias, runtime_checkable
+
+
+class AsrError(Exception):
+    """A speech recognizer could not be set up or used."""
+
+
+class ModelNotFound(AsrError):
+    """No usable model for a language: the message says where we looked and how to fix it."""
+
+
+class LanguageNotSupported(AsrError):
+    """No installed engine recognizes the language: the message lists the ones that do."""
+
+
+@dataclass(slots=True)
+class Word:
+    word: str
+    start: float
+    end: float
+    conf: float
+
+
+@dataclass(slots=True)
+class Partial:
+    """Text so far of the utterance in progress; it may still change."""
+
+    text: str
+
+
+@dataclass(slots=True)
+class Final:
+    """A finished utterance; times are seconds from the start of the stream."""
+
+    text: str
+    words: list[Word] = field(default_factory=list)
+    confidence: float = 1.0
+    start: float = 0.0
+    end: float = 0.0
+
+
+AsrEvent: TypeAlias = Partial | Final
+
+
+def make_final(text: str, words: list[Word], start: float, end: float) -> Final:
+    """Build a Final whose span is its words' span when there are words, else the audio span."""
+    if words:
+        confidence = sum(w.conf for w in words) / len(words)
+        return Final(text, words, confidence, words[0].start, words[-1].end)
+    return Final(text, [], 1.0, start, end)
+
+
+def normalize_language(language: str) -> str:
+    """Reduce 'en-US', 'ko_KR' or 'EN' to the ISO 639-1 code engines are keyed by."""
+    return language.strip().lower().replace("_", "-").split("-")[0]
+
+
+@runtime_checkable
+class Recognizer(Protocol):
+    """A streaming recognizer for one audio stream of PCM16 mono little-endian at `sample_rate`.
+
+    Times in its Finals count from its creation or last `reset()`.
+    """
+
+    sample_rate: int
+
+    def accept(self, pcm: bytes) -> bool:
+        """Decode `pcm`; True when the engine itself found an endpoint and `result()` is ready."""
+        ...
+
+    def partial(self) -> str: ...
+
+    def result(self) -> Final:
+        """The final that `accept` signalled."""
+        ...
+
+    def finish(self) -> Final:
+        """Finalize the current utterance now; the recognizer is ready for the next one."""
+        ...
+
+    def reset(self) -> None: ...
+
+
+class AsrEngine(ABC):
+    """A family of recognizers (one engine, its models) that hands out pooled recognizers."""
+
+    name: str
+
+    @abstractmethod
+    def languages(self) -> list[str]:
+        """ISO 639-1 codes this engine has a usable model for."""
+
+    @abstractmethod
+    def recognizer(
+        self,
+        language: str,
+        sample_rate: int = 16000,
+        phrases: list[str] | None = None,
+        words: bool = True,
+    ) -> Recognizer:
+        """A reset recognizer from the pool; give it back with `release`."""
+
+    @abstractmethod
+    def release(self, recognizer: Recognizer) -> None:
+        """Return a recognizer to the pool once its stream is over."""
+
+    @abstractmethod
+    def describe(self) -> dict[str, Any]:
+        """What this engine can do here, for `hotline engines`."""
