@@ -1,0 +1,267 @@
+"""The ``hotline`` command: serve calls, place calls, use each engine layer on its own."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from pathlib import Path
+
+__all__ = ["main"]
+
+
+def _cmd_engines(args: argparse.Namespace) -> int:
+    from hotline.inventory import engine_inventory, format_inventory
+
+    print(format_inventory(engine_inventory()))
+    return 0
+
+
+def _cmd_transcribe(args: argparse.Namespace) -> int:
+    from asr import Endpointer, Final, UtteranceStream
+    from asr.registry import build_registry
+    from telephony import decode_audio_file
+
+    registry = build_registry(vosk_models={args.lang: args.model} if args.model else None)
+    engine = registry.engine_for(args.lang, prefer=args.engine)
+    pcm = decode_audio_file(args.file, 16000)
+    recognizer = engine.recognizer(args.lang, 16000, phrases=args.phrase or None)
+    stream = UtteranceStream(recognizer, Endpointer(16000, trailing_silence_ms=args.silence_ms))
+    step = 1600
+    events = []
+    for i in range(0, len(pcm), step):
+        events += stream.feed(pcm[i : i + step].tobytes())
+    events += stream.close()
+    for event in events:
+        if isinstance(event, Final):
+            print(f"[{event.start:7.2f} – {event.end:7.2f}] ({event.confidence:.2f}) {event.text}")
+    return 0
+
+
+def _cmd_translate(args: argparse.Namespace) -> int:
+    from translate import build_router
+
+    neural = [{"path": path} for path in args.model]
+    router = build_router(neural_models=neural)
+    try:
+        texts = (
+            [args.text]
+            if args.text not in (None, "-")
+            else [line.rstrip("\n") for line in sys.stdin if line.strip()]
+        )
+        result = router.translate_or_keep(texts, args.source, args.target)
+        for text in result.texts:
+            print(text)
+        if not result.translated:
+            print(f"hotline: {result.note}; the original text is shown", file=sys.stderr)
+            return 3
+    finally:
+        router.close()
+    return 0
+
+
+def _cmd_say(args: argparse.Namespace) -> int:
+    from telephony import write_wav
+    from tts import default_synthesizer
+
+    synthesizer = default_synthesizer(workers=1)
+    try:
+        pcm = synthesizer.synthesize(args.text, args.lang, args.rate)
+    finally:
+        synthesizer.close()
+    write_wav(args.output, pcm, args.rate)
+    print(f"{args.output}: {len(pcm) / args.rate:.2f} s at {args.rate} Hz")
+    return 0
+
+
+def _load_config(args: argparse.Namespace):
+    from hotline.config import load_config
+
+    return load_config(
+        getattr(args, "config", None),
+        host=getattr(args, "host", None),
+        port=getattr(args, "port", None),
+        data_dir=getattr(args, "data_dir", None),
+    )
+
+
+def _cmd_serve(args: argparse.Namespace) -> int:
+    from hotline.server import HotlineServer
+
+    config = _load_config(args)
+
+    async def serve() -> None:
+        async with HotlineServer(config) as server:
+            print(
+                f"hotline serving on ws://{config.host}:{server.port}  (data in {config.data_path})"
+            )
+            await asyncio.Event().wait()
+
+    try:
+        asyncio.run(serve())
+    except KeyboardInterrupt:
+        pass
+    return 0
+
+
+def _cmd_call(args: argparse.Namespace) -> int:
+    from hotline.demo import place_call
+
+    return asyncio.run(
+        place_call(args.url, args.file, args.lang, args.speed, args.output, args.wait)
+    )
+
+
+def _cmd_demo(args: argparse.Namespace) -> int:
+    from hotline.demo import run_demo
+
+    return asyncio.run(run_demo(Path(args.data_dir) if args.data_dir else None, args.file))
+
+
+def _cmd_records(args: argparse.Namespace) -> int:
+    import json
+
+    from hotline.records import RecordStore
+
+    config = _load_config(args)
+    db = config.data_path / "hotline.sqlite3"
+    if not db.exists():
+        print(f"hotline: no records yet: {db} does not exist", file=sys.stderr)
+        return 2
+    store = RecordStore(db)
+    try:
+        if args.action == "list":
+            for call in store.list(limit=args.limit):
+                print(
+                    f"{call.reference:16} {call.id}  {call.started_at:25} "
+                    f"{call.caller_language or '-':3} {call.operator or '-':10} {call.status}"
+                )
+        elif args.action == "show":
+            record = store.get(args.id)
+            if record is None:
+                print(f"hotline: no record {args.id}", file=sys.stderr)
+                return 2
+            print(json.dumps(record.to_dict(), ensure_ascii=False, indent=2))
+        else:
+            store.export(args.format, sys.stdout)
+    finally:
+        store.close()
+    return 0
+
+
+def _cmd_bench(args: argparse.Namespace) -> int:
+    from hotline import bench
+
+    return bench.main(args)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="hotline", description=__doc__)
+    parser.add_argument("-v", "--verbose", action="store_true", help="log engine and call events")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("engines", help="what each engine supports on this machine")
+    p.set_defaults(func=_cmd_engines)
+
+    p = sub.add_parser("transcribe", help="recognize speech in an audio file (any format)")
+    p.add_argument("file")
+    p.add_argument("--lang", required=True)
+    p.add_argument("--engine", choices=["vosk", "pocketsphinx"])
+    p.add_argument("--model", help="a Vosk model folder for --lang")
+    p.add_argument("--phrase", action="append", help="restrict to these phrases (repeatable)")
+    p.add_argument(
+        "--silence-ms", type=int, default=300, help="trailing silence that ends an utterance"
+    )
+    p.set_defaults(func=_cmd_transcribe)
+
+    p = sub.add_parser("translate", help="translate text (or lines from stdin)")
+    p.add_argument("text", nargs="?")
+    p.add_argument("--from", dest="source", required=True)
+    p.add_argument("--to", dest="target", required=True)
+    p.add_argument("--model", action="append", default=[], help="a local Hugging Face model folder")
+    p.set_defaults(func=_cmd_translate)
+
+    p = sub.add_parser("say", help="speak text into a WAV file")
+    p.add_argument("text")
+    p.add_argument("--lang", required=True)
+    p.add_argument("-o", "--output", required=True)
+    p.add_argument("--rate", type=int, default=16000)
+    p.set_defaults(func=_cmd_say)
+
+    p = sub.add_parser("serve", help="run the call server")
+    p.add_argument("--config", help="TOML configuration file")
+    p.add_argument("--host")
+    p.add_argument("--port", type=int)
+    p.add_argument("--data-dir")
+    p.set_defaults(func=_cmd_serve)
+
+    p = sub.add_parser("call", help="call the hotline with a WAV file as the caller's voice")
+    p.add_argument("file")
+    p.add_argument("--lang", required=True)
+    p.add_argument("--url", default="ws://127.0.0.1:8765/call")
+    p.add_argument("--speed", type=float, default=1.0, help="send faster than real time")
+    p.add_argument(
+        "-o", "--output", default="received.wav", help="where to save what the caller heard"
+    )
+    p.add_argument("--wait", type=float, default=8.0, help="seconds to listen after the file ends")
+    p.set_defaults(func=_cmd_call)
+
+    p = sub.add_parser("demo", help="a whole translated call, end to end, on embedded defaults")
+    p.add_argument("--data-dir", help="keep the record here (default: a temporary folder)")
+    p.add_argument("--file", help="caller speech (default: English speech made with espeak-ng)")
+    p.set_defaults(func=_cmd_demo)
+
+    p = sub.add_parser("records", help="complaint records")
+    p.add_argument("--config")
+    p.add_argument("--data-dir")
+    rsub = p.add_subparsers(dest="action", required=True)
+    r = rsub.add_parser("list")
+    r.add_argument("--limit", type=int, default=50)
+    r = rsub.add_parser("show")
+    r.add_argument("id", help="call id or reference number")
+    r = rsub.add_parser("export")
+    r.add_argument("--format", choices=["json", "csv"], default="json")
+    p.set_defaults(func=_cmd_records)
+
+    p = sub.add_parser("bench", help="benchmarks (timings are reported here, never asserted)")
+    from hotline.bench import add_arguments
+
+    add_arguments(p)
+    p.set_defaults(func=_cmd_bench)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s %(message)s",
+    )
+    from asr import AsrError
+    from hotline.config import ConfigError
+    from hotline.records import RecordError
+    from telephony import AudioFormatError
+    from translate import TranslationError
+    from tts import TtsError
+
+    try:
+        return args.func(args)
+    except (
+        AsrError,
+        TranslationError,
+        TtsError,
+        AudioFormatError,
+        ConfigError,
+        RecordError,
+    ) as exc:
+        print(f"hotline: error: {exc}", file=sys.stderr)
+        return 2
+    except FileNotFoundError as exc:
+        print(f"hotline: error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,187 @@
+"""Python client for the caller and operator protocols; the CLI, the demo, the benchmark
+and the tests all talk to the server through it."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import time
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import websockets
+from websockets.exceptions import ConnectionClosed
+
+from hotline.protocol import PROTOCOL_VERSION
+
+__all__ = ["HotlineClient", "CallerClient", "OperatorClient", "stream_pcm"]
+
+
+class HotlineClient:
+    """One websocket; a reader task collects every message and all audio received."""
+
+    role = ""
+
+    def __init__(self, url: str, sample_rate: int = 16000) -> None:
+        self.url = url
+        self.sample_rate = sample_rate
+        self.messages: list[dict[str, Any]] = []
+        self.audio = bytearray()
+        self.audio_arrivals: list[tuple[float, int]] = []
+        self.closed = asyncio.Event()
+        self.on_message: Callable[[dict[str, Any]], None] | None = None
+        self._ws: websockets.asyncio.client.ClientConnection | None = None
+        self._reader: asyncio.Task | None = None
+        self._changed = asyncio.Condition()
+
+    async def connect(self, **hello: Any) -> dict[str, Any]:
+        self._ws = await websockets.connect(self.url, max_size=1 << 22)
+        self._reader = asyncio.create_task(self._read())
+        await self.send(
+            {
+                "type": "hello",
+                "protocol": PROTOCOL_VERSION,
+                "role": self.role,
+                "sample_rate": self.sample_rate,
+                **hello,
+            }
+        )
+        return await self.wait_for(lambda m: m["type"] in ("ready", "menu", "error"))
+
+    async def _read(self) -> None:
+        assert self._ws is not None
+        try:
+            async for frame in self._ws:
+                if isinstance(frame, bytes):
+                    self.audio += frame
+                    self.audio_arrivals.append((time.monotonic(), len(self.audio)))
+                else:
+                    message = json.loads(frame)
+                    message["_at"] = time.monotonic()
+                    self.messages.append(message)
+                    if self.on_message is not None:
+                        self.on_message(message)
+                async with self._changed:
+                    self._changed.notify_all()
+        except ConnectionClosed:
+            pass
+        finally:
+            self.closed.set()
+            async with self._changed:
+                self._changed.notify_all()
+
+    async def send(self, message: dict[str, Any]) -> None:
+        assert self._ws is not None
+        await self._ws.send(json.dumps(message, ensure_ascii=False))
+
+    async def send_raw(self, frame: str | bytes) -> None:
+        assert self._ws is not None
+        await self._ws.send(frame)
+
+    async def send_audio(self, pcm: np.ndarray | bytes) -> None:
+        assert self._ws is not None
+        await self._ws.send(pcm if isinstance(pcm, bytes) else pcm.astype("<i2").tobytes())
+
+    async def wait_for(
+        self, predicate: Callable[[dict[str, Any]], bool], timeout: float = 60.0, start: int = 0
+    ) -> dict[str, Any]:
+        """The first message (from index ``start``) that matches; raises TimeoutError."""
+
+        def find() -> dict[str, Any] | None:
+            return next((m for m in self.messages[start:] if predicate(m)), None)
+
+        async def wait() -> dict[str, Any]:
+            async with self._changed:
+                while (found := find()) is None:
+                    if self.closed.is_set():
+                        raise ConnectionError(
+                            f"connection closed; got {[m['type'] for m in self.messages]}"
+                        )
+                    await self._changed.wait()
+                return found
+
+        return await asyncio.wait_for(wait(), timeout)
+
+    def of_type(self, kind: str) -> list[dict[str, Any]]:
+        return [m for m in self.messages if m["type"] == kind]
+
+    def received_pcm(self) -> np.ndarray:
+        return np.frombuffer(bytes(self.audio), dtype="<i2")
+
+    async def hangup(self) -> None:
+        with contextlib.suppress(ConnectionClosed):
+            await self.send({"type": "hangup"})
+
+    async def close(self) -> None:
+        if self._ws is not None:
+            await self._ws.close()
+        if self._reader is not None:
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._reader
+
+
+class CallerClient(HotlineClient):
+    role = "caller"
+
+    async def call(self, language: str | None, caller_id: str | None = None) -> dict[str, Any]:
+        hello: dict[str, Any] = {"language": language}
+        if caller_id:
+            hello["caller_id"] = caller_id
+        return await self.connect(**hello)
+
+    async def dtmf(self, digit: str) -> None:
+        await self.send({"type": "dtmf", "digit": digit})
+
+    async def type_text(self, text: str) -> None:
+        await self.send({"type": "text", "text": text})
+
+    async def connected(self, timeout: float = 60.0) -> dict[str, Any]:
+        return await self.wait_for(
+            lambda m: m["type"] == "status" and m.get("state") == "connected", timeout
+        )
+
+
+class OperatorClient(HotlineClient):
+    role = "operator"
+
+    async def sign_in(self, name: str, languages: list[str], **options: Any) -> dict[str, Any]:
+        return await self.connect(name=name, languages=languages, **options)
+
+    async def reply(self, text: str, translation: str | None = None) -> None:
+        message: dict[str, Any] = {"type": "reply", "text": text}
+        if translation is not None:
+            message["translation"] = translation
+        await self.send(message)
+
+    async def preview(self, text: str) -> dict[str, Any]:
+        start = len(self.messages)
+        await self.send({"type": "preview", "text": text})
+        return await self.wait_for(lambda m: m["type"] == "preview", start=start)
+
+    async def quick_reply(self, reply_id: str, **params: str) -> None:
+        await self.send({"type": "quick_reply", "id": reply_id, "params": params})
+
+    async def update_record(self, **fields: str) -> None:
+        await self.send({"type": "record", "fields": fields})
+
+    async def set_available(self, available: bool) -> None:
+        await self.send({"type": "available", "available": available})
+
+    async def accept(self, call_id: str) -> None:
+        await self.send({"type": "accept", "call_id": call_id})
+
+
+async def stream_pcm(
+    client: HotlineClient, pcm: np.ndarray, chunk_ms: int = 20, speed: float = 1.0
+) -> None:
+    """Send audio paced like a live microphone (``speed`` > 1 sends faster than real time)."""
+    step = client.sample_rate * chunk_ms // 1000
+    start = time.monotonic()
+    for i in range(0, len(pcm), step):
+        await client.send_audio(pcm[i : i + step])
+        due = start + (i + step) / client.sample_rate / speed
+        delay = due - time.monotonic()
+        if delay > 0:
+            await asyncio.sleep(delay)

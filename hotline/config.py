@@ -1,0 +1,137 @@
+"""One typed configuration for the server, loaded from TOML plus environment variables.
+
+Precedence: built-in defaults < TOML file < environment (``HOTLINE_<SECTION>_<KEY>``,
+or ``HOTLINE_<KEY>`` for top-level keys). Every key is documented in docs/operations.md.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+__all__ = ["Config", "ConfigError", "load_config"]
+
+
+class ConfigError(ValueError):
+    """A configuration value is missing or malformed; the message names the key."""
+
+
+@dataclass(slots=True)
+class AsrConfig:
+    vosk_models: dict[str, str] = field(default_factory=dict)
+    models_dir: str = ""
+    trailing_silence_ms: int = 300
+    partial_interval_s: float = 0.25
+    asr_endpoint_language: str = "ko"
+
+
+@dataclass(slots=True)
+class TranslateConfig:
+    apertium: bool = True
+    neural_models: list[dict[str, Any]] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class TtsConfig:
+    workers: int = 2
+    cache_size: int = 256
+
+
+@dataclass(slots=True)
+class CallConfig:
+    max_queue: int = 10
+    queue_announce_s: float = 15.0
+    queue_timeout_s: float = 600.0
+    original_voice_gain_db: float = -18.0
+    max_frame_bytes: int = 96000
+    menu_languages: list[str] = field(default_factory=lambda: ["en", "es", "ko", "zh", "ca"])
+    operator_language: str = "es"
+
+
+@dataclass(slots=True)
+class Config:
+    host: str = "127.0.0.1"
+    port: int = 8765
+    data_dir: str = "./data"
+    log_level: str = "INFO"
+    asr: AsrConfig = field(default_factory=AsrConfig)
+    translate: TranslateConfig = field(default_factory=TranslateConfig)
+    tts: TtsConfig = field(default_factory=TtsConfig)
+    call: CallConfig = field(default_factory=CallConfig)
+
+    @property
+    def data_path(self) -> Path:
+        return Path(self.data_dir).expanduser()
+
+
+def _coerce(value: str, like: Any, key: str) -> Any:
+    try:
+        if isinstance(like, bool):
+            if value.lower() in {"1", "true", "yes", "on"}:
+                return True
+            if value.lower() in {"0", "false", "no", "off"}:
+                return False
+            raise ValueError(value)
+        if isinstance(like, int):
+            return int(value)
+        if isinstance(like, float):
+            return float(value)
+        if isinstance(like, list):
+            return [v.strip() for v in value.split(",") if v.strip()]
+        if isinstance(like, dict):
+            return dict(item.split("=", 1) for item in value.split(",") if "=" in item)
+    except ValueError as exc:
+        raise ConfigError(f"{key}: cannot read {value!r} as {type(like).__name__}") from exc
+    return value
+
+
+def _apply(target: Any, values: dict[str, Any], prefix: str) -> None:
+    names = {f.name: f for f in dataclasses.fields(target)}
+    for key, value in values.items():
+        if key not in names:
+            raise ConfigError(f"unknown configuration key {prefix}{key}")
+        current = getattr(target, key)
+        if dataclasses.is_dataclass(current):
+            if not isinstance(value, dict):
+                raise ConfigError(f"{prefix}{key} must be a table")
+            _apply(current, value, f"{prefix}{key}.")
+        else:
+            if isinstance(value, str) and not isinstance(current, str):
+                value = _coerce(value, current, prefix + key)
+            setattr(target, key, value)
+
+
+def _from_environment(config: Config, environ: dict[str, str]) -> None:
+    for f in dataclasses.fields(config):
+        current = getattr(config, f.name)
+        if dataclasses.is_dataclass(current):
+            for sub in dataclasses.fields(current):
+                name = f"HOTLINE_{f.name}_{sub.name}".upper()
+                if name in environ:
+                    _apply(current, {sub.name: environ[name]}, f"{f.name}.")
+        else:
+            name = f"HOTLINE_{f.name}".upper()
+            if name in environ:
+                _apply(config, {f.name: environ[name]}, "")
+
+
+def load_config(
+    path: str | Path | None = None, environ: dict[str, str] | None = None, **overrides: Any
+) -> Config:
+    """Defaults, then the TOML file (if any), then the environment, then explicit overrides."""
+    config = Config()
+    if path is not None:
+        path = Path(path)
+        if not path.is_file():
+            raise ConfigError(f"configuration file not found: {path}")
+        try:
+            _apply(config, tomllib.loads(path.read_text(encoding="utf-8")), "")
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"{path}: {exc}") from exc
+    _from_environment(config, dict(os.environ if environ is None else environ))
+    _apply(config, {k: v for k, v in overrides.items() if v is not None}, "")
+    return config

@@ -1,0 +1,109 @@
+"""The engines one server process drives, behind their interfaces, with the executors that
+keep blocking work off the event loop. The server never names a concrete engine."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import numpy as np
+
+from asr import AsrRegistry, AsyncUtteranceStream, Endpointer, UtteranceStream
+from asr.registry import build_registry
+from hotline.config import Config
+from translate import Translation, build_router
+from tts import Synthesizer, default_synthesizer
+
+__all__ = ["Engines", "ASR_RATE"]
+
+log = logging.getLogger(__name__)
+
+ASR_RATE = 16000
+WARM_UP_PHRASES = {
+    "en": "Hello, I would like to report a problem in my street.",
+    "ko": "안녕하세요, 우리 동네에 문제가 있어서 전화했습니다.",
+}
+
+
+class Engines:
+    """Recognition, translation and speech for every call in this process, loaded once."""
+
+    def __init__(self, config: Config) -> None:
+        self.config = config
+        cpus = os.cpu_count() or 2
+        self.asr_pool = ThreadPoolExecutor(max_workers=max(2, cpus), thread_name_prefix="asr")
+        self.translate_pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="mt")
+        self.asr: AsrRegistry = build_registry(
+            vosk_models=config.asr.vosk_models,
+            models_dir=Path(config.asr.models_dir) if config.asr.models_dir else None,
+        )
+        self.router = build_router(
+            neural_models=config.translate.neural_models, apertium=config.translate.apertium
+        )
+        self.tts: Synthesizer = default_synthesizer(
+            workers=config.tts.workers, cache_size=config.tts.cache_size
+        )
+
+    def can_translate(self, source: str, target: str) -> bool:
+        if source == target:
+            return True
+        try:
+            self.router.route(source, target)
+        except Exception:
+            return False
+        return True
+
+    def asr_languages(self) -> list[str]:
+        return sorted(self.asr.languages())
+
+    def open_stream(self, language: str) -> AsyncUtteranceStream:
+        """A streaming recognizer with our own VAD endpointing, for one leg of a call."""
+        engine = self.asr.engine_for(language)
+        recognizer = engine.recognizer(language, ASR_RATE)
+        endpointer = Endpointer(ASR_RATE, trailing_silence_ms=self.config.asr.trailing_silence_ms)
+        stream = UtteranceStream(
+            recognizer, endpointer, partial_interval_s=self.config.asr.partial_interval_s
+        )
+        return AsyncUtteranceStream(stream, executor=self.asr_pool)
+
+    def release_stream(self, language: str, stream: AsyncUtteranceStream) -> None:
+        try:
+            self.asr.engine_for(language).release(stream.stream.recognizer)
+        except Exception:
+            log.exception("could not return a recognizer to its pool")
+
+    async def translate(self, texts: list[str], source: str, target: str) -> Translation:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(
+            self.translate_pool, self.router.translate_or_keep, texts, source, target
+        )
+
+    async def speak(self, text: str, language: str, sample_rate: int) -> np.ndarray:
+        return await self.tts.synthesize_async(text, language, sample_rate)
+
+    async def warm_up(self) -> None:
+        """Load models, start workers and settle each recognizer on real speech before the
+        first call: a fresh recognizer is slow, and PocketSphinx's normalisation needs speech."""
+        for language in self.asr_languages():
+            try:
+                speech = await self.speak(
+                    WARM_UP_PHRASES.get(language, "hello"), language, ASR_RATE
+                )
+            except Exception:
+                speech = np.zeros(ASR_RATE, dtype=np.int16)
+            stream = self.open_stream(language)
+            try:
+                for i in range(0, len(speech), ASR_RATE // 10):
+                    await stream.feed(speech[i : i + ASR_RATE // 10].tobytes())
+                await stream.close()
+            finally:
+                self.release_stream(language, stream)
+
+    def close(self) -> None:
+        self.tts.close()
+        self.router.close()
+        self.asr_pool.shutdown(wait=False, cancel_futures=True)
+        self.translate_pool.shutdown(wait=False, cancel_futures=True)

@@ -1,0 +1,175 @@
+"""Paced audio towards one party: prompts and translated speech, with the other party's
+original voice mixed quietly underneath, recorded exactly as that party heard it."""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import logging
+from collections.abc import Awaitable, Callable
+
+import numpy as np
+
+from telephony import WavWriter
+
+__all__ = ["Playout"]
+
+log = logging.getLogger(__name__)
+
+BATCH_S = 0.1
+MAX_QUEUED_S = 120.0
+MAX_UNDER_S = 0.5
+
+
+class Playout:
+    """Sends 100 ms batches at real-time pace; wakes at once when new speech is queued, so
+    the first byte of a translation leaves as soon as it exists."""
+
+    def __init__(
+        self,
+        sample_rate: int,
+        send_audio: Callable[[bytes], Awaitable[None]],
+        send_text: Callable[[dict], Awaitable[None]],
+        recorder: WavWriter | None = None,
+        under_gain_db: float = -18.0,
+    ) -> None:
+        self.sample_rate = sample_rate
+        self._send_audio = send_audio
+        self._send_text = send_text
+        self._recorder = recorder
+        self._under_gain = 10 ** (under_gain_db / 20)
+        self._segments: collections.deque[tuple[np.ndarray, dict | None]] = collections.deque()
+        self._current: np.ndarray | None = None
+        self._offset = 0
+        self._queued_samples = 0
+        self._under: collections.deque[np.ndarray] = collections.deque()
+        self._under_samples = 0
+        self._wake = asyncio.Event()
+        self._idle = asyncio.Event()
+        self._idle.set()
+        self._started_at: float | None = None
+        self._recorded = 0
+        self.under_enabled = True
+        self.audio_bytes_sent = 0
+
+    @property
+    def playing(self) -> bool:
+        return self._current is not None or bool(self._segments)
+
+    def play(self, pcm: np.ndarray, announce: dict | None = None) -> None:
+        """Queue speech; ``announce`` is sent as a text message when it starts playing."""
+        if self._queued_samples + len(pcm) > MAX_QUEUED_S * self.sample_rate:
+            log.warning(
+                "playout queue full; dropping %.1f s of speech", len(pcm) / self.sample_rate
+            )
+            return
+        self._segments.append((pcm, announce))
+        self._queued_samples += len(pcm)
+        self._idle.clear()
+        self._wake.set()
+
+    def clear(self) -> bool:
+        """Barge-in: drop everything queued. Returns whether anything was playing."""
+        was_playing = self.playing
+        self._segments.clear()
+        self._current = None
+        self._offset = 0
+        self._queued_samples = 0
+        self._idle.set()
+        return was_playing
+
+    def under(self, pcm: np.ndarray) -> None:
+        """The other party's original voice, heard quietly under the translation."""
+        if not self.under_enabled:
+            return
+        self._under.append(pcm)
+        self._under_samples += len(pcm)
+        while self._under_samples > MAX_UNDER_S * self.sample_rate and self._under:
+            self._under_samples -= len(self._under.popleft())
+        self._wake.set()
+
+    async def drained(self) -> None:
+        await self._idle.wait()
+
+    def _take_speech(self, n: int) -> tuple[np.ndarray | None, list[dict]]:
+        parts: list[np.ndarray] = []
+        announces: list[dict] = []
+        need = n
+        while need > 0:
+            if self._current is None:
+                if not self._segments:
+                    break
+                self._current, announce = self._segments.popleft()
+                self._offset = 0
+                if announce is not None:
+                    announces.append(announce)
+            chunk = self._current[self._offset : self._offset + need]
+            parts.append(chunk)
+            self._offset += len(chunk)
+            self._queued_samples -= len(chunk)
+            need -= len(chunk)
+            if self._offset >= len(self._current):
+                self._current = None
+        if not self.playing:
+            self._idle.set()
+        return (np.concatenate(parts) if parts else None), announces
+
+    def _take_under(self, n: int) -> np.ndarray | None:
+        if not self._under:
+            return None
+        data = np.concatenate(self._under)
+        self._under.clear()
+        self._under_samples = 0
+        if len(data) > n:
+            self._under.append(data[n:])
+            self._under_samples = len(data) - n
+            data = data[:n]
+        return data
+
+    def _record(self, pcm: np.ndarray, now: float) -> None:
+        if self._recorder is None or self._started_at is None:
+            return
+        due = int((now - self._started_at) * self.sample_rate)
+        if due > self._recorded:
+            self._recorder.write(np.zeros(due - self._recorded, dtype=np.int16))
+            self._recorded = due
+        self._recorder.write(pcm)
+        self._recorded += len(pcm)
+
+    async def run(self) -> None:
+        loop = asyncio.get_running_loop()
+        self._started_at = loop.time()
+        batch = int(BATCH_S * self.sample_rate)
+        next_tick = loop.time()
+        while True:
+            if not self.playing and not self._under:
+                self._wake.clear()
+                await self._wake.wait()
+                next_tick = max(next_tick, loop.time())
+            speech, announces = self._take_speech(batch)
+            for announce in announces:
+                await self._send_text(announce)
+            under = self._take_under(batch)
+            if speech is None and under is None:
+                continue
+            out = self._mix(speech, under)
+            await self._send_audio(out.tobytes())
+            self.audio_bytes_sent += out.nbytes
+            now = loop.time()
+            self._record(out, now)
+            next_tick += len(out) / self.sample_rate
+            if next_tick < now - 0.5:
+                next_tick = now
+            await asyncio.sleep(max(0.0, next_tick - now - 0.02))
+
+    def _mix(self, speech: np.ndarray | None, under: np.ndarray | None) -> np.ndarray:
+        if under is None:
+            return speech  # type: ignore[return-value]
+        quiet = under.astype(np.float32) * self._under_gain
+        if speech is None:
+            return quiet.astype(np.int16)
+        length = max(len(speech), len(quiet))
+        mixed = np.zeros(length, dtype=np.float32)
+        mixed[: len(speech)] += speech
+        mixed[: len(quiet)] += quiet
+        return np.clip(mixed, -32768, 32767).astype(np.int16)

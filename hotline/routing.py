@@ -1,0 +1,149 @@
+"""Skills-based routing: waiting calls meet free operators who can serve their language.
+
+An operator can serve a caller when they speak the caller's language (no translation
+needed, preferred) or a language the translation router can reach from it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+__all__ = ["OperatorSeat", "WaitingCall", "Switchboard", "QueueFull"]
+
+log = logging.getLogger(__name__)
+
+
+class QueueFull(Exception):
+    """The queue is at its limit; the caller hears the busy message."""
+
+
+@dataclass(eq=False)
+class OperatorSeat:
+    """One signed-in operator: their languages, availability and current call."""
+
+    name: str
+    languages: list[str]
+    auto_accept: bool = True
+    available: bool = True
+    call: Any = None
+    connection: Any = None
+    on_queue_change: Callable[[], None] | None = None
+
+    @property
+    def free(self) -> bool:
+        return self.available and self.call is None
+
+
+@dataclass(eq=False)
+class WaitingCall:
+    call_id: str
+    language: str
+    since: float = field(default_factory=time.monotonic)
+    assigned: asyncio.Future[tuple[OperatorSeat, str]] = field(
+        default_factory=lambda: asyncio.get_running_loop().create_future()
+    )
+
+    def waiting_s(self) -> float:
+        return time.monotonic() - self.since
+
+
+class Switchboard:
+    """The queue of waiting calls and the seats of signed-in operators."""
+
+    def __init__(self, max_queue: int, can_translate: Callable[[str, str], bool]) -> None:
+        self.max_queue = max_queue
+        self.can_translate = can_translate
+        self.seats: dict[str, OperatorSeat] = {}
+        self.waiting: list[WaitingCall] = []
+
+    def serving_language(self, seat: OperatorSeat, caller_language: str) -> str | None:
+        """The seat language to use with this caller, or None when the seat can't serve it."""
+        if caller_language in seat.languages:
+            return caller_language
+        for language in seat.languages:
+            if self.can_translate(caller_language, language):
+                return language
+        return None
+
+    def sign_in(self, seat: OperatorSeat) -> None:
+        if seat.name in self.seats:
+            raise ValueError(f"operator {seat.name!r} is already signed in")
+        self.seats[seat.name] = seat
+        self.dispatch()
+
+    def sign_out(self, seat: OperatorSeat) -> None:
+        if self.seats.get(seat.name) is seat:
+            del self.seats[seat.name]
+
+    def enqueue(self, call_id: str, language: str) -> WaitingCall:
+        if len(self.waiting) >= self.max_queue:
+            raise QueueFull(f"{len(self.waiting)} calls are already waiting")
+        waiting = WaitingCall(call_id, language)
+        self.waiting.append(waiting)
+        self.dispatch()
+        self._notify()
+        return waiting
+
+    def leave(self, waiting: WaitingCall) -> None:
+        if waiting in self.waiting:
+            self.waiting.remove(waiting)
+            self._notify()
+
+    def position(self, waiting: WaitingCall) -> int:
+        return self.waiting.index(waiting) + 1 if waiting in self.waiting else 0
+
+    def release(self, seat: OperatorSeat) -> None:
+        """The seat's call ended: it can take the next one."""
+        seat.call = None
+        self.dispatch()
+
+    def accept(self, seat: OperatorSeat, call_id: str) -> bool:
+        """An operator picks a waiting call by hand."""
+        for waiting in self.waiting:
+            if waiting.call_id == call_id and seat.free:
+                language = self.serving_language(seat, waiting.language)
+                if language is None:
+                    return False
+                self._assign(waiting, seat, language)
+                return True
+        return False
+
+    def dispatch(self) -> None:
+        """Assign free auto-accepting seats to waiting calls, first come first served."""
+        for waiting in list(self.waiting):
+            best: tuple[int, OperatorSeat, str] | None = None
+            for seat in self.seats.values():
+                if not (seat.free and seat.auto_accept):
+                    continue
+                language = self.serving_language(seat, waiting.language)
+                if language is None:
+                    continue
+                rank = 0 if language == waiting.language else 1
+                if best is None or rank < best[0]:
+                    best = (rank, seat, language)
+            if best is not None:
+                self._assign(waiting, best[1], best[2])
+
+    def _assign(self, waiting: WaitingCall, seat: OperatorSeat, language: str) -> None:
+        self.waiting.remove(waiting)
+        seat.call = waiting.call_id
+        if not waiting.assigned.done():
+            waiting.assigned.set_result((seat, language))
+        log.info("call=%s routed to operator=%s language=%s", waiting.call_id, seat.name, language)
+        self._notify()
+
+    def queue_snapshot(self) -> list[dict[str, Any]]:
+        return [
+            {"call_id": w.call_id, "language": w.language, "waiting_s": round(w.waiting_s(), 1)}
+            for w in self.waiting
+        ]
+
+    def _notify(self) -> None:
+        for seat in self.seats.values():
+            if seat.on_queue_change is not None:
+                seat.on_queue_change()
