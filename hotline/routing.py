@@ -1,7 +1,8 @@
 """Skills-based routing: waiting calls meet free operators who can serve their language.
 
-An operator can serve a caller when they speak the caller's language (no translation
-needed, preferred) or a language the translation router can reach from it.
+The best seat speaks the caller's language (no translation needed); next best, a language
+the router can translate both ways; failing both, any free operator takes the call with
+untranslated captions rather than leave the caller waiting.
 """
 
 from __future__ import annotations
@@ -61,14 +62,17 @@ class Switchboard:
         self.seats: dict[str, OperatorSeat] = {}
         self.waiting: list[WaitingCall] = []
 
-    def serving_language(self, seat: OperatorSeat, caller_language: str) -> str | None:
-        """The seat language to use with this caller, or None when the seat can't serve it."""
+    def serving_language(self, seat: OperatorSeat, caller_language: str) -> tuple[int, str]:
+        """The seat language to use with this caller, ranked: 0 the caller's own language,
+        1 a language we can translate to, 2 none (the call goes on with untranslated text)."""
         if caller_language in seat.languages:
-            return caller_language
+            return 0, caller_language
         for language in seat.languages:
-            if self.can_translate(caller_language, language):
-                return language
-        return None
+            if self.can_translate(caller_language, language) and self.can_translate(
+                language, caller_language
+            ):
+                return 1, language
+        return 2, seat.languages[0]
 
     def sign_in(self, seat: OperatorSeat) -> None:
         if seat.name in self.seats:
@@ -106,10 +110,7 @@ class Switchboard:
         """An operator picks a waiting call by hand."""
         for waiting in self.waiting:
             if waiting.call_id == call_id and seat.free:
-                language = self.serving_language(seat, waiting.language)
-                if language is None:
-                    return False
-                self._assign(waiting, seat, language)
+                self._assign(waiting, seat, self.serving_language(seat, waiting.language)[1])
                 return True
         return False
 
@@ -120,10 +121,7 @@ class Switchboard:
             for seat in self.seats.values():
                 if not (seat.free and seat.auto_accept):
                     continue
-                language = self.serving_language(seat, waiting.language)
-                if language is None:
-                    continue
-                rank = 0 if language == waiting.language else 1
+                rank, language = self.serving_language(seat, waiting.language)
                 if best is None or rank < best[0]:
                     best = (rank, seat, language)
             if best is not None:
