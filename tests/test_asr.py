@@ -10,7 +10,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import read_transcripts, read_wav_int16, silence
 
 from asr import (
     AsrError,
@@ -27,6 +26,7 @@ from asr import (
     UtteranceStream,
     VoskEngine,
 )
+from tests.conftest import read_transcripts, read_wav_int16, silence
 
 HANGUL = re.compile(r"[가-힣]")
 RATE = 16000

@@ -1,0 +1,1152 @@
+"""``hotline bench``: how fast the engines and whole translated calls run on this machine.
+
+Benchmarks are the one place timings are measured; they report and never assert. Results
+always print as tables and, with ``--json PATH``, are written out for comparison across
+machines and commits. Engine imports stay inside functions so that ``hotline --help`` and
+every other sub-command do not pay for them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import bisect
+import contextlib
+import json
+import math
+import os
+import platform
+import resource
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import numpy as np
+
+if TYPE_CHECKING:
+    from asr import AsrEngine, Recognizer
+    from hotline.client import CallerClient, OperatorClient
+    from tts import Synthesizer
+
+__all__ = ["BenchError", "add_arguments", "main", "run_call_bench", "run_engines_bench"]
+
+T = TypeVar("T")
+
+RATE = 16000
+ASR_CHUNK_S = 0.1
+SEND_CHUNK_MS = 20
+UTTERANCE_GAP_S = 1.2
+LEAD_SILENCE_S = 0.5
+TAIL_SILENCE_S = 2.0
+SPEECH_THRESHOLD = 328
+KEEP_UP_P95_S = 1.0
+
+KOREAN_CLIP = (
+    Path(__file__).resolve().parents[2]
+    / "shared"
+    / "data"
+    / "speech"
+    / "ko"
+    / "pv_leopard_test_ko.wav"
+)
+KOREAN_LINES = [
+    "우리 집 앞 가로등이 고장 났어요.",
+    "쓰레기가 이 주일 동안 수거되지 않았습니다.",
+    "학교 근처 도로에 큰 구멍이 있어요.",
+    "오늘 아침 버스가 사십 분 늦게 왔습니다.",
+    "이웃이 매일 밤 늦게까지 음악을 크게 틀어요.",
+    "어제부터 수돗물이 갈색으로 나옵니다.",
+    "어젯밤 폭풍으로 나무가 인도에 쓰러졌어요.",
+    "광장 신호등이 작동하지 않습니다.",
+]
+KOREAN_WARM_UP = [
+    "도서관 벽에 누군가 낙서를 했어요.",
+    "공원에 밤에 켜지는 전등이 없습니다.",
+]
+ASR_WARM_UP_LINES = 2
+COMPLAINTS = [
+    "The street light in front of my house is broken.",
+    "Nobody has collected the garbage on our street for two weeks.",
+    "There is a large hole in the road near the school.",
+    "The bus to the city centre was forty minutes late this morning.",
+    "My neighbour plays loud music every night after midnight.",
+    "The water from my tap has been brown since yesterday.",
+    "A tree fell on the pavement during the storm last night.",
+    "The traffic light at the main square does not work.",
+    "Someone painted graffiti on the wall of the public library.",
+    "The park near my home has no working lights at night.",
+    "Cars park on the pavement and block the way for wheelchairs.",
+    "The heating in the community centre has been off for a week.",
+    "There are rats in the courtyard behind the market.",
+    "The recycling bins on my street are always full.",
+    "A water pipe is leaking under the bridge on River Street.",
+    "The pedestrian crossing near the hospital has faded paint.",
+    "The elevator at the metro station has been broken for a month.",
+    "Dogs are left without a leash in the children's playground.",
+    "The sewer smells very bad in front of the bakery.",
+    "Construction work starts at five in the morning every day.",
+    "The bench in the square is broken and dangerous.",
+    "There is no ramp at the entrance of the town hall.",
+    "The snow was not cleared from the sidewalk on Oak Avenue.",
+    "Trucks drive too fast through our quiet neighbourhood.",
+    "The public toilets in the central park are always closed.",
+    "An abandoned car has been parked on my street for months.",
+    "The fountain in the old town is full of rubbish.",
+    "My water bill is twice as high as last month.",
+    "The night bus did not stop at my station yesterday.",
+    "The road signs near the airport are hard to read.",
+]
+SPANISH_SHORT = [
+    "La farola está rota.",
+    "Gracias por su llamada.",
+    "Enviaremos un técnico mañana.",
+    "¿Dónde está el problema?",
+    "Su queja ha sido registrada.",
+    "Un momento, por favor.",
+    "¿Puede repetir la dirección?",
+    "El camión pasará el lunes.",
+]
+SPANISH_LONG = [
+    "Gracias por su llamada. Hemos registrado su queja. Un técnico irá mañana por la mañana.",
+    "La calle estará cerrada hasta el viernes. Puede usar la avenida del parque. Disculpe las molestias.",
+    "El autobús llegó tarde por un accidente. Ya hemos avisado a la empresa. Le llamaremos esta semana.",
+    "Necesito su dirección completa. También necesito un número de teléfono. Así podremos avisarle.",
+    "El agua volverá esta tarde. Los técnicos ya están trabajando. Gracias por su paciencia.",
+]
+
+
+class BenchError(RuntimeError):
+    """A benchmark could not run to the end; the message says which step failed and why."""
+
+
+# --- statistics and output ----------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class Summary:
+    """The distribution of one metric; percentiles are None when nothing was measured."""
+
+    count: int
+    p50: float | None
+    p95: float | None
+    max: float | None
+
+
+def summarize(values: Iterable[float]) -> Summary:
+    data = np.asarray(list(values), dtype=float)
+    if data.size == 0:
+        return Summary(0, None, None, None)
+    return Summary(
+        int(data.size),
+        float(np.percentile(data, 50)),
+        float(np.percentile(data, 95)),
+        float(data.max()),
+    )
+
+
+def _fmt(value: float | None, digits: int = 2) -> str:
+    return "-" if value is None else f"{value:.{digits}f}"
+
+
+def _ms(value: float | None) -> str:
+    return "-" if value is None else f"{value * 1000:.1f}"
+
+
+def print_table(title: str, headers: Sequence[str], rows: Sequence[Sequence[str]]) -> None:
+    widths = [max([len(h), *(len(row[i]) for row in rows)]) for i, h in enumerate(headers)]
+    print(f"\n{title}")
+    print("  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True)))
+    print("  ".join("-" * w for w in widths))
+    for row in rows:
+        print("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)))
+
+
+def machine() -> dict[str, Any]:
+    """Enough about the machine to tell results from different ones apart."""
+    return {
+        "cpus": os.cpu_count(),
+        "platform": platform.platform(),
+        "processor": platform.machine(),
+        "python": platform.python_version(),
+    }
+
+
+def write_json(path: str, kind: str, result: Any) -> None:
+    payload = {"benchmark": kind, "machine": machine(), "result": asdict(result)}
+    Path(path).write_text(json.dumps(payload, ensure_ascii=False, indent=2) + "\n")
+    print(f"\nresults written to {path}")
+
+
+# --- speech to feed the recognizers and the calls -------------------------------------------
+
+
+def silence(seconds: float) -> np.ndarray:
+    return np.zeros(int(seconds * RATE), dtype=np.int16)
+
+
+def speech_bounds(pcm: np.ndarray) -> tuple[int, int]:
+    """First and one-past-last sample above -40 dBFS: where speech starts and ends in a clip."""
+    loud = np.flatnonzero(np.abs(pcm.astype(np.int32)) > SPEECH_THRESHOLD)
+    if loud.size == 0:
+        return 0, 0
+    return int(loud[0]), int(loud[-1]) + 1
+
+
+async def synthesize_lines(
+    synthesizer: Synthesizer, lines: Sequence[str], language: str
+) -> list[np.ndarray]:
+    """Each line spoken, trimmed to its speech so that where speech ends is known exactly."""
+    out = []
+    for line in lines:
+        pcm = await synthesizer.synthesize_async(line, language, RATE)
+        start, end = speech_bounds(pcm)
+        out.append(pcm[start:end])
+    return out
+
+
+def join_with_gaps(parts: Sequence[np.ndarray], gap_s: float) -> np.ndarray:
+    pieces: list[np.ndarray] = []
+    for part in parts:
+        pieces += [part, silence(gap_s)]
+    return np.concatenate(pieces)
+
+
+def fill_to(parts: Sequence[np.ndarray], seconds: float) -> tuple[np.ndarray, int]:
+    """Utterances in turn, 0.5 s apart, until `seconds` of audio; also how many were used.
+
+    Audio repeats only when the utterances run out: a recognizer decodes repeated audio far
+    faster than new audio (its graph cache already holds the path), which would flatter it.
+    """
+    wanted = int(seconds * RATE)
+    pieces: list[np.ndarray] = []
+    total = used = 0
+    while total < wanted or not pieces:
+        part = np.concatenate([parts[used % len(parts)], silence(0.5)])
+        pieces.append(part)
+        total += len(part)
+        used += 1
+    return np.concatenate(pieces)[: max(wanted, len(pieces[0]))], used
+
+
+# --- ASR ----------------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class StreamTiming:
+    """One stream's decoding; RTF is processing time over audio duration (< 1 keeps up)."""
+
+    audio_s: float
+    processing_s: float
+    rtf: float
+    first_clip_rtf: float
+    worst_chunk_ms: float
+    finals: list[str]
+
+
+@dataclass(slots=True)
+class AsrRun:
+    """Some streams decoded at once, each on its own recognizer and thread."""
+
+    engine: str
+    language: str
+    recognizers: str
+    streams: int
+    acquire_ms: float
+    wall_s: float
+    throughput_streams: float
+    per_stream: list[StreamTiming]
+
+
+@dataclass(slots=True)
+class AsrBench:
+    audio: dict[str, str]
+    first_recognizer_s: dict[str, float]
+    runs: list[AsrRun]
+
+
+def decode_stream(recognizer: Recognizer, pcm: np.ndarray, clip_samples: int) -> StreamTiming:
+    """Feed 0.1 s chunks through an UtteranceStream with our endpointer, as a call leg does."""
+    from asr import Endpointer, Final, UtteranceStream
+
+    stream = UtteranceStream(recognizer, Endpointer(RATE))
+    step = int(ASR_CHUNK_S * RATE)
+    chunk_s: list[float] = []
+    finals: list[str] = []
+    for start in range(0, len(pcm), step):
+        data = pcm[start : start + step].tobytes()
+        began = time.perf_counter()
+        events = stream.feed(data)
+        chunk_s.append(time.perf_counter() - began)
+        finals += [e.text for e in events if isinstance(e, Final)]
+    began = time.perf_counter()
+    finals += [e.text for e in stream.close() if isinstance(e, Final)]
+    processing = sum(chunk_s) + time.perf_counter() - began
+    audio_s = len(pcm) / RATE
+    clip_chunks = math.ceil(min(clip_samples, len(pcm)) / step)
+    return StreamTiming(
+        audio_s=audio_s,
+        processing_s=processing,
+        rtf=processing / audio_s,
+        first_clip_rtf=sum(chunk_s[:clip_chunks]) / (clip_chunks * step / RATE),
+        worst_chunk_ms=max(chunk_s) * 1000,
+        finals=finals,
+    )
+
+
+def decode_concurrently(
+    recognizers: Sequence[Recognizer], pcm: np.ndarray, clip_samples: int
+) -> tuple[float, list[StreamTiming]]:
+    """All streams start together behind a barrier; wall time runs until the last one ends."""
+    barrier = threading.Barrier(len(recognizers) + 1)
+
+    def work(recognizer: Recognizer) -> StreamTiming:
+        barrier.wait()
+        return decode_stream(recognizer, pcm, clip_samples)
+
+    with ThreadPoolExecutor(len(recognizers), thread_name_prefix="bench-asr") as pool:
+        futures = [pool.submit(work, r) for r in recognizers]
+        barrier.wait()
+        began = time.perf_counter()
+        timings = [f.result() for f in futures]
+        wall = time.perf_counter() - began
+    return wall, timings
+
+
+@dataclass(slots=True)
+class AsrAudio:
+    """What one engine decodes: a stream of distinct utterances, and other speech to warm with."""
+
+    stream: np.ndarray
+    first_clip_samples: int
+    warm_up: np.ndarray
+    source: str
+
+
+def _acquire(engine: AsrEngine, language: str, count: int) -> tuple[list[Recognizer], float]:
+    began = time.perf_counter()
+    recognizers = [engine.recognizer(language, RATE) for _ in range(count)]
+    return recognizers, (time.perf_counter() - began) * 1000
+
+
+def _timed_run(engine: AsrEngine, language: str, kind: str, count: int, audio: AsrAudio) -> AsrRun:
+    recognizers, acquire_ms = _acquire(engine, language, count)
+    try:
+        wall, timings = decode_concurrently(recognizers, audio.stream, audio.first_clip_samples)
+    finally:
+        for recognizer in recognizers:
+            engine.release(recognizer)
+    total_audio = sum(t.audio_s for t in timings)
+    return AsrRun(engine.name, language, kind, count, acquire_ms, wall, total_audio / wall, timings)
+
+
+def bench_asr_engine(
+    engine_name: str, language: str, audio: AsrAudio, streams: Sequence[int]
+) -> list[AsrRun]:
+    """For each stream count: freshly built recognizers, then pooled ones after `Reset()`.
+
+    A new registry has empty pools, so its recognizers are new. The reused ones first decode
+    different speech (as if they had served an earlier call), so both kinds meet the measured
+    audio for the first time.
+    """
+    from asr.registry import build_registry
+
+    runs = []
+    for count in streams:
+        engine = build_registry().engine(engine_name)
+        runs.append(_timed_run(engine, language, "fresh", count, audio))
+        engine = build_registry().engine(engine_name)
+        recognizers, _ = _acquire(engine, language, count)
+        try:
+            decode_concurrently(recognizers, audio.warm_up, len(audio.warm_up))
+        finally:
+            for recognizer in recognizers:
+                engine.release(recognizer)
+        runs.append(_timed_run(engine, language, "reused", count, audio))
+    return runs
+
+
+def first_recognizer_s(engine_name: str, language: str) -> float:
+    """Time to the first recognizer in this process, model loading included."""
+    from asr.registry import build_registry
+
+    began = time.perf_counter()
+    engine = build_registry().engine(engine_name)
+    engine.release(engine.recognizer(language, RATE))
+    return time.perf_counter() - began
+
+
+async def asr_audio(synthesizer: Synthesizer, seconds: float) -> dict[str, AsrAudio]:
+    """Korean: the real clip (when present) then espeak-ng sentences; English: espeak-ng."""
+    from telephony import decode_audio_file
+
+    korean = await synthesize_lines(synthesizer, KOREAN_LINES, "ko")
+    source = f"espeak-ng ({len(KOREAN_LINES)} sentences)"
+    if KOREAN_CLIP.is_file():
+        korean.insert(0, decode_audio_file(KOREAN_CLIP, RATE))
+        source = f"{KOREAN_CLIP.name}, then {source}"
+    english = await synthesize_lines(synthesizer, COMPLAINTS[:-ASR_WARM_UP_LINES], "en")
+    audio = {}
+    for language, parts, warm_lines, label in (
+        ("ko", korean, KOREAN_WARM_UP, source),
+        ("en", english, COMPLAINTS[-ASR_WARM_UP_LINES:], "espeak-ng complaint sentences"),
+    ):
+        stream, used = fill_to(parts, seconds)
+        warm = join_with_gaps(await synthesize_lines(synthesizer, warm_lines, language), 0.5)
+        repeats = f", repeated {used / len(parts):.1f}x" if used > len(parts) else ""
+        label = f"{label}, {min(used, len(parts))} utterances{repeats}"
+        audio[language] = AsrAudio(stream, len(parts[0]) + RATE // 2, warm, label)
+    return audio
+
+
+def bench_asr(seconds: float) -> AsrBench:
+    from tts import default_synthesizer
+
+    with default_synthesizer(workers=1) as synthesizer:
+        audio = asyncio.run(asr_audio(synthesizer, seconds))
+    plan = [("vosk", "ko"), ("pocketsphinx", "en")]
+    setup = {name: first_recognizer_s(name, language) for name, language in plan}
+    runs: list[AsrRun] = []
+    for name, language in plan:
+        runs += bench_asr_engine(name, language, audio[language], (1, 2))
+    return AsrBench({lang: a.source for lang, a in audio.items()}, setup, runs)
+
+
+# --- translation --------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class TranslationBench:
+    pair: str
+    pipeline_start_ms: float
+    piped_ms: Summary
+    fresh_process_ms: Summary
+    fresh_over_piped: float | None
+    example: dict[str, str]
+
+
+def _timed_ms(work: Callable[[], object]) -> float:
+    began = time.perf_counter()
+    work()
+    return (time.perf_counter() - began) * 1000
+
+
+def bench_translation(
+    sentences: Sequence[str] = COMPLAINTS, fresh_count: int = 10
+) -> TranslationBench:
+    """One long-lived null-flush pipeline per sentence vs a whole `apertium` run per sentence."""
+    from translate.apertium import ApertiumTranslator
+
+    source, target = "en", "es"
+    translator = ApertiumTranslator()
+    try:
+        start_ms = _timed_ms(lambda: translator.translate([sentences[0]], source, target))
+        piped = [
+            _timed_ms(lambda s=s: translator.translate([s], source, target)) for s in sentences
+        ]
+        fresh = [
+            _timed_ms(lambda s=s: translator.translate_fresh_process(s, source, target))
+            for s in sentences[:fresh_count]
+        ]
+        example = {sentences[0]: translator.translate([sentences[0]], source, target)[0]}
+    finally:
+        translator.close()
+    piped_summary, fresh_summary = summarize(piped), summarize(fresh)
+    ratio = (
+        fresh_summary.p50 / piped_summary.p50
+        if fresh_summary.p50 is not None and piped_summary.p50
+        else None
+    )
+    return TranslationBench(
+        f"{source}->{target}", start_ms, piped_summary, fresh_summary, ratio, example
+    )
+
+
+# --- TTS ----------------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class TtsBench:
+    language: str
+    workers: int
+    construct_ms: float
+    cold_first_audio_ms: float
+    short_first_audio_ms: Summary
+    long_first_audio_ms: Summary
+    long_total_ms: Summary
+    synthesis_rtf: Summary
+
+
+async def first_audio(synthesizer: Synthesizer, text: str, language: str) -> tuple[float, float]:
+    """Seconds to the first chunk of ``stream_async`` and to the last, draining it all."""
+    began = time.perf_counter()
+    first: float | None = None
+    async for _ in synthesizer.stream_async(text, language, RATE):
+        if first is None:
+            first = time.perf_counter() - began
+    total = time.perf_counter() - began
+    return (total if first is None else first), total
+
+
+async def synthesis_rtf(synthesizer: Synthesizer, text: str, language: str) -> float:
+    began = time.perf_counter()
+    pcm = await synthesizer.synthesize_async(text, language, RATE)
+    return (time.perf_counter() - began) / max(len(pcm) / RATE, 1e-6)
+
+
+async def bench_tts(language: str = "es", workers: int = 2, rounds: int = 2) -> TtsBench:
+    """Warm figures use a synthesizer without a phrase cache, so every request is synthesized."""
+    from tts import default_synthesizer
+
+    began = time.perf_counter()
+    synthesizer = default_synthesizer(workers=workers, cache_size=0)
+    construct_ms = (time.perf_counter() - began) * 1000
+    try:
+        cold, _ = await first_audio(synthesizer, SPANISH_SHORT[0], language)
+        short = [
+            (await first_audio(synthesizer, text, language))[0]
+            for _ in range(rounds)
+            for text in SPANISH_SHORT
+        ]
+        long = [
+            await first_audio(synthesizer, text, language)
+            for _ in range(rounds)
+            for text in SPANISH_LONG
+        ]
+        rtf = [await synthesis_rtf(synthesizer, text, language) for text in SPANISH_SHORT]
+    finally:
+        synthesizer.close()
+    return TtsBench(
+        language,
+        workers,
+        construct_ms,
+        cold * 1000,
+        summarize(s * 1000 for s in short),
+        summarize(first * 1000 for first, _ in long),
+        summarize(total * 1000 for _, total in long),
+        summarize(rtf),
+    )
+
+
+# --- engines: running and reporting ---------------------------------------------------------
+
+
+@dataclass(slots=True)
+class EnginesBench:
+    asr: AsrBench
+    translation: TranslationBench
+    tts: TtsBench
+
+
+def run_engines_bench(seconds: float) -> EnginesBench:
+    return EnginesBench(bench_asr(seconds), bench_translation(), asyncio.run(bench_tts()))
+
+
+def report_engines(result: EnginesBench) -> None:
+    asr = result.asr
+    print("ASR audio: " + "; ".join(f"{lang}: {src}" for lang, src in asr.audio.items()))
+    print(
+        "first recognizer (model load included): "
+        + ", ".join(f"{name} {s:.2f} s" for name, s in asr.first_recognizer_s.items())
+    )
+    rows = []
+    for run in asr.runs:
+        rtfs = [t.rtf for t in run.per_stream]
+        rows.append(
+            [
+                run.engine,
+                run.language,
+                run.recognizers,
+                str(run.streams),
+                _fmt(run.per_stream[0].audio_s, 1),
+                _fmt(run.acquire_ms, 1),
+                " / ".join(_fmt(r) for r in rtfs),
+                " / ".join(_fmt(t.first_clip_rtf) for t in run.per_stream),
+                _fmt(max(t.worst_chunk_ms for t in run.per_stream), 0),
+                _fmt(run.throughput_streams, 1),
+            ]
+        )
+    print_table(
+        "ASR real-time factor (processing / audio per stream; 0.1 s chunks, threads)",
+        [
+            "engine",
+            "lang",
+            "recognizer",
+            "streams",
+            "audio s",
+            "acquire ms",
+            "RTF",
+            "first-clip RTF",
+            "worst chunk ms",
+            "RT streams",
+        ],
+        rows,
+    )
+    mt = result.translation
+    print_table(
+        f"Apertium {mt.pair} latency per sentence (ms)",
+        ["mode", "n", "p50", "p95", "max"],
+        [
+            [
+                "piped",
+                str(mt.piped_ms.count),
+                _fmt(mt.piped_ms.p50),
+                _fmt(mt.piped_ms.p95),
+                _fmt(mt.piped_ms.max),
+            ],
+            [
+                "fresh process",
+                str(mt.fresh_process_ms.count),
+                _fmt(mt.fresh_process_ms.p50),
+                _fmt(mt.fresh_process_ms.p95),
+                _fmt(mt.fresh_process_ms.max),
+            ],
+        ],
+    )
+    print(
+        f"pipeline start (first sentence) {mt.pipeline_start_ms:.1f} ms; "
+        f"fresh / piped median = {_fmt(mt.fresh_over_piped, 0)}x"
+    )
+    tts = result.tts
+    print_table(
+        f"TTS ({tts.language}, {tts.workers} workers, no phrase cache)",
+        ["metric", "n", "p50", "p95", "max"],
+        [
+            _summary_row("first audio, short text (ms)", tts.short_first_audio_ms),
+            _summary_row("first audio, 3 sentences (ms)", tts.long_first_audio_ms),
+            _summary_row("all audio, 3 sentences (ms)", tts.long_total_ms),
+            _summary_row("synthesis RTF", tts.synthesis_rtf, 4),
+        ],
+    )
+    print(
+        f"cold: synthesizer built in {tts.construct_ms:.1f} ms, "
+        f"first audio of the first request {tts.cold_first_audio_ms:.1f} ms"
+    )
+
+
+def _summary_row(name: str, summary: Summary, digits: int = 1) -> list[str]:
+    return [
+        name,
+        str(summary.count),
+        _fmt(summary.p50, digits),
+        _fmt(summary.p95, digits),
+        _fmt(summary.max, digits),
+    ]
+
+
+# --- whole calls --------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class CallerScript:
+    """A caller's voice and where each sentence's speech lies in it, in samples."""
+
+    pcm: np.ndarray
+    sentences: list[str]
+    spans: list[tuple[int, int]]
+
+
+@dataclass(slots=True)
+class UtteranceTiming:
+    """Seconds from the send of a sentence's last speech sample to what the operator got."""
+
+    call: int
+    sentence: str
+    recognized: str | None
+    final_s: float | None
+    translated_s: float | None
+    audio_s: float | None
+
+
+@dataclass(slots=True)
+class CallStep:
+    calls: int
+    utterances: int
+    lost: int
+    end_to_final_s: Summary
+    end_to_translated_s: Summary
+    end_to_audio_s: Summary
+    partial_lag_s: Summary
+    keeps_up: bool
+    wall_s: float
+    cpu_s_per_call: float
+    tree_cpu_s_per_call: float | None
+    rss_mb: float
+    tree_rss_mb: float | None
+    peak_rss_mb: float
+    details: list[UtteranceTiming] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class CallBench:
+    steps: list[CallStep]
+    largest_keeping_up: int | None
+    keep_up_rule: str
+    notes: list[str]
+
+
+def call_sentences(index: int, per_call: int = 3) -> list[str]:
+    """Different complaints for each call of a step."""
+    return [COMPLAINTS[(index * per_call + j) % len(COMPLAINTS)] for j in range(per_call)]
+
+
+async def make_script(synthesizer: Synthesizer, sentences: list[str]) -> CallerScript:
+    parts = [silence(LEAD_SILENCE_S)]
+    spans = []
+    position = len(parts[0])
+    for speech in await synthesize_lines(synthesizer, sentences, "en"):
+        spans.append((position, position + len(speech)))
+        gap = silence(UTTERANCE_GAP_S)
+        parts += [speech, gap]
+        position += len(speech) + len(gap)
+    parts.append(silence(TAIL_SILENCE_S - UTTERANCE_GAP_S))
+    return CallerScript(np.concatenate(parts), sentences, spans)
+
+
+async def send_paced(client: CallerClient, pcm: np.ndarray) -> list[float]:
+    """Send like a live microphone; returns when (monotonic) each 20 ms chunk went out."""
+    step = RATE * SEND_CHUNK_MS // 1000
+    sent_at: list[float] = []
+    began = time.monotonic()
+    for offset in range(0, len(pcm), step):
+        await client.send_audio(pcm[offset : offset + step])
+        sent_at.append(time.monotonic())
+        delay = began + (offset + step) / RATE - time.monotonic()
+        if delay > 0:
+            await asyncio.sleep(delay)
+    return sent_at
+
+
+def _is_caller_caption(message: dict[str, Any], final: bool) -> bool:
+    return (
+        message["type"] == "caption"
+        and message.get("speaker") == "caller"
+        and bool(message.get("final")) == final
+    )
+
+
+def analyse_call(
+    index: int,
+    script: CallerScript,
+    sent_at: list[float],
+    messages: list[dict[str, Any]],
+    audio_arrivals: list[tuple[float, int]],
+) -> tuple[list[UtteranceTiming], list[float]]:
+    """Match what the operator received to the caller's sentences; see the module README.
+
+    A sentence's final is the first final caption that arrives between the end of its speech
+    and the end of the next sentence's speech; none there counts as lost (or hopelessly late).
+    """
+    step = RATE * SEND_CHUNK_MS // 1000
+
+    def sent(sample: int) -> float:
+        return sent_at[min(sample // step, len(sent_at) - 1)]
+
+    starts = [sent(a) for a, _ in script.spans]
+    ends = [sent(b - 1) for _, b in script.spans]
+    finals = [m for m in messages if _is_caller_caption(m, final=True)]
+    says = [m for m in messages if m["type"] == "say"]
+    arrival_times = [t for t, _ in audio_arrivals]
+    timings = []
+    for i, sentence in enumerate(script.sentences):
+        closes = ends[i + 1] if i + 1 < len(ends) else math.inf
+        window = [m for m in finals if ends[i] <= m["_at"] < closes]
+        final = window[0] if window else None
+        translated = next((m for m in window if m.get("translated")), None)
+        audio_at = _first_audio_after_say(translated, says, arrival_times)
+        timings.append(
+            UtteranceTiming(
+                index,
+                sentence,
+                final.get("original") if final else None,
+                final["_at"] - ends[i] if final else None,
+                translated["_at"] - ends[i] if translated else None,
+                audio_at - ends[i] if audio_at is not None else None,
+            )
+        )
+    lags = _partial_lags(script, starts, timings, messages, sent)
+    return timings, lags
+
+
+def _first_audio_after_say(
+    caption: dict[str, Any] | None, says: list[dict[str, Any]], arrival_times: list[float]
+) -> float | None:
+    """The first audio frame after the `say` that announces this caption's speech."""
+    if caption is None:
+        return None
+    say = next((m for m in says if m.get("utterance_id") == caption.get("utterance_id")), None)
+    if say is None:
+        return None
+    at = bisect.bisect_left(arrival_times, say["_at"])
+    return arrival_times[at] if at < len(arrival_times) else None
+
+
+def _partial_lags(
+    script: CallerScript,
+    starts: list[float],
+    timings: list[UtteranceTiming],
+    messages: list[dict[str, Any]],
+    sent: Callable[[int], float],
+) -> list[float]:
+    """Approximate lag of each untranslated partial behind the audio already sent.
+
+    The audio a partial covers is estimated as the share of its sentence's speech equal to
+    the partial's length over the final's length; the lag is the arrival time minus the
+    moment that audio was sent.
+    """
+    lags = []
+    for message in messages:
+        if not _is_caller_caption(message, final=False) or "text" in message:
+            continue
+        i = bisect.bisect_right(starts, message["_at"]) - 1
+        if i < 0 or not timings[i].recognized:
+            continue
+        share = min(1.0, len(message.get("original", "")) / len(timings[i].recognized or " "))
+        begin, end = script.spans[i]
+        covered = int(begin + share * (end - begin))
+        lags.append(message["_at"] - sent(max(begin, covered - 1)))
+    return lags
+
+
+async def _until(condition: Callable[[], bool], timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() >= deadline:
+            return False
+        await asyncio.sleep(0.05)
+    return True
+
+
+async def _operator_for(operators: list[OperatorClient], call_id: str) -> OperatorClient:
+    def match() -> OperatorClient | None:
+        for operator in operators:
+            if any(m.get("call_id") == call_id for m in operator.of_type("connected")):
+                return operator
+        return None
+
+    await _until(lambda: match() is not None, 10.0)
+    operator = match()
+    if operator is None:
+        raise BenchError(f"call {call_id}: no operator was told it is connected")
+    return operator
+
+
+async def _guarded(what: str, awaitable: Awaitable[T]) -> T:
+    try:
+        return await awaitable
+    except (TimeoutError, ConnectionError) as exc:
+        raise BenchError(f"{what}: {type(exc).__name__}: {exc}") from exc
+
+
+async def run_call(
+    base: str, index: int, script: CallerScript, operators: list[OperatorClient]
+) -> tuple[list[UtteranceTiming], list[float]]:
+    """One caller: connect, speak the script at real-time pace, listen out, hang up."""
+    from hotline.client import CallerClient
+    from hotline.demo import wait_until_quiet
+
+    caller = CallerClient(f"{base}/call", RATE)
+    ready = await _guarded(f"call {index}: hello", caller.call("en", caller_id=f"bench-{index}"))
+    if ready["type"] != "ready":
+        raise BenchError(f"call {index}: the server answered {ready}")
+    try:
+        await _guarded(f"call {index}: waiting for an operator", caller.connected(timeout=60))
+        operator = await _operator_for(operators, ready["call_id"])
+        await wait_until_quiet(caller)
+        mark = len(operator.messages)
+        sent_at = await send_paced(caller, script.pcm)
+        expected = len(script.sentences)
+        await _until(
+            lambda: sum(_is_caller_caption(m, True) for m in operator.messages[mark:]) >= expected,
+            15.0,
+        )
+        await wait_until_quiet(operator, 1.0, 20.0)
+        await caller.hangup()
+        with contextlib.suppress(TimeoutError, ConnectionError):
+            await caller.wait_for(lambda m: m["type"] == "ended", timeout=10)
+    finally:
+        await caller.close()
+    return analyse_call(
+        index, script, sent_at, operator.messages[mark:], list(operator.audio_arrivals)
+    )
+
+
+async def sign_in_operator(base: str, name: str) -> OperatorClient:
+    """A Spanish operator who hears only translations, so the first audio is the translation."""
+    from hotline.client import OperatorClient
+
+    operator = OperatorClient(f"{base}/operator", RATE)
+    answer = await _guarded(
+        f"operator {name}: sign-in", operator.sign_in(name, ["es"], hear_original=False)
+    )
+    if answer["type"] != "ready":
+        raise BenchError(f"operator {name}: the server answered {answer}")
+    return operator
+
+
+@dataclass(slots=True)
+class Usage:
+    """CPU seconds and resident memory of this process, and of it with all its descendants."""
+
+    cpu_s: float
+    rss_mb: float
+    tree_cpu_s: float | None
+    tree_rss_mb: float | None
+
+
+def usage() -> Usage:
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    rss = os.sysconf("SC_PAGE_SIZE") * int(Path("/proc/self/statm").read_text().split()[1])
+    tree = _process_tree_usage()
+    return Usage(
+        own.ru_utime + own.ru_stime,
+        rss / 2**20,
+        tree[0] if tree else None,
+        tree[1] if tree else None,
+    )
+
+
+def _process_tree_usage() -> tuple[float, float] | None:
+    """CPU (reaped children included) and RSS of this process and every descendant, from /proc.
+
+    TTS workers (forkserver children) and Apertium pipelines are separate processes, so
+    getrusage of this process alone misses them.
+    """
+    proc = Path("/proc")
+    if not proc.is_dir():
+        return None
+    stats: dict[int, list[str]] = {}
+    for entry in proc.iterdir():
+        if entry.name.isdigit():
+            with contextlib.suppress(OSError):
+                text = (entry / "stat").read_text()
+                stats[int(entry.name)] = text[text.rfind(")") + 2 :].split()
+    children: dict[int, list[int]] = {}
+    for pid, fields in stats.items():
+        children.setdefault(int(fields[1]), []).append(pid)
+    ticks, page = os.sysconf("SC_CLK_TCK"), os.sysconf("SC_PAGE_SIZE")
+    cpu, rss, todo = 0.0, 0, [os.getpid()]
+    while todo:
+        pid = todo.pop()
+        fields = stats.get(pid)
+        if fields is None:
+            continue
+        cpu += sum(int(fields[k]) for k in (11, 12, 13, 14)) / ticks
+        rss += int(fields[21]) * page
+        todo += children.get(pid, [])
+    return cpu, rss / 2**20
+
+
+async def run_step(base: str, calls: int, scripts: list[CallerScript], step: int) -> CallStep:
+    """`calls` simultaneous calls, each with its own operator signed in for it."""
+    operators = [await sign_in_operator(base, f"bench-{step}-{k}") for k in range(calls)]
+    try:
+        before = usage()
+        began = time.monotonic()
+        results = await asyncio.gather(
+            *(run_call(base, k, scripts[k], operators) for k in range(calls))
+        )
+        wall = time.monotonic() - began
+        after = usage()
+    finally:
+        for operator in operators:
+            await operator.close()
+    details = [t for timings, _ in results for t in timings]
+    lags = [lag for _, call_lags in results for lag in call_lags]
+    lost = sum(t.final_s is None for t in details)
+    translated = summarize(t.translated_s for t in details if t.translated_s is not None)
+    keeps_up = lost == 0 and translated.p95 is not None and translated.p95 <= KEEP_UP_P95_S
+    tree_cpu = (
+        (after.tree_cpu_s - before.tree_cpu_s) / calls
+        if after.tree_cpu_s is not None and before.tree_cpu_s is not None
+        else None
+    )
+    return CallStep(
+        calls=calls,
+        utterances=len(details),
+        lost=lost,
+        end_to_final_s=summarize(t.final_s for t in details if t.final_s is not None),
+        end_to_translated_s=translated,
+        end_to_audio_s=summarize(t.audio_s for t in details if t.audio_s is not None),
+        partial_lag_s=summarize(lags),
+        keeps_up=keeps_up,
+        wall_s=wall,
+        cpu_s_per_call=(after.cpu_s - before.cpu_s) / calls,
+        tree_cpu_s_per_call=tree_cpu,
+        rss_mb=after.rss_mb,
+        tree_rss_mb=after.tree_rss_mb,
+        peak_rss_mb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        details=details,
+    )
+
+
+def call_counts(calls: int, max_calls: int | None) -> list[int]:
+    """1, 2, 4, ... up to max_calls (and max_calls itself), or just `calls`."""
+    if max_calls is None:
+        return [calls]
+    counts = [n for n in (2**k for k in range(max_calls.bit_length())) if n <= max_calls]
+    return counts if counts[-1] == max_calls else [*counts, max_calls]
+
+
+async def _scripts(count: int) -> list[CallerScript]:
+    from tts import default_synthesizer
+
+    with default_synthesizer(workers=2) as synthesizer:
+        return [await make_script(synthesizer, call_sentences(k)) for k in range(count)]
+
+
+async def _warm_up(server: Any) -> None:
+    """Models loaded and workers started before the first call, as a running server has them."""
+    engines = server.engines
+    await engines.warm_up()
+    await engines.translate(["The light is broken."], "en", "es")
+    await engines.speak("La luz está rota.", "es", RATE)
+
+
+async def run_call_bench(calls: int, max_calls: int | None) -> CallBench:
+    """Steps of simultaneous calls against one in-process server, stopping at the first that
+    falls behind real time."""
+    from hotline.config import load_config
+    from hotline.server import HotlineServer
+
+    counts = call_counts(calls, max_calls)
+    scripts = await _scripts(max(counts))
+    steps: list[CallStep] = []
+    with tempfile.TemporaryDirectory(prefix="hotline-bench-") as data_dir:
+        config = load_config(port=0, data_dir=data_dir, tts={"cache_size": 0})
+        async with HotlineServer(config) as server:
+            await _warm_up(server)
+            base = f"ws://127.0.0.1:{server.port}"
+            for step, count in enumerate(counts):
+                steps.append(await run_step(base, count, scripts, step))
+                if max_calls is not None and not steps[-1].keeps_up:
+                    break
+    keeping = [s.calls for s in steps if s.keeps_up]
+    return CallBench(
+        steps=steps,
+        largest_keeping_up=max(keeping) if max_calls is not None and keeping else None,
+        keep_up_rule=(
+            f"p95 end of speech -> translated caption <= {KEEP_UP_P95_S} s and no utterance lost"
+        ),
+        notes=[
+            "server and clients share one process and event loop: cpu_s_per_call includes the "
+            "clients' CPU; tree_cpu_s_per_call adds TTS workers and Apertium pipelines",
+            "the server's TTS phrase cache is off, so repeated sentences are synthesized again",
+            "each call's final caption carries its translation, so final and translated "
+            "latencies coincide when the server sends no separate untranslated final",
+            "partial lag is approximate: the audio a partial covers is estimated from its length",
+        ],
+    )
+
+
+def report_calls(result: CallBench) -> None:
+    rows = []
+    for s in result.steps:
+        rows.append(
+            [
+                str(s.calls),
+                f"{s.utterances - s.lost}/{s.utterances}",
+                _pair(s.end_to_final_s),
+                _pair(s.end_to_translated_s),
+                _pair(s.end_to_audio_s),
+                _pair(s.partial_lag_s),
+                "yes" if s.keeps_up else "no",
+                _fmt(s.cpu_s_per_call),
+                _fmt(s.tree_cpu_s_per_call),
+                _fmt(s.rss_mb, 0),
+                _fmt(s.tree_rss_mb, 0),
+                _fmt(s.wall_s, 1),
+            ]
+        )
+    print_table(
+        "Calls (seconds after the caller's last speech sample was sent; p50 / p95)",
+        [
+            "calls",
+            "finals",
+            "-> final",
+            "-> translated",
+            "-> audio",
+            "partial lag",
+            "keeps up",
+            "CPU s/call",
+            "+workers",
+            "RSS MB",
+            "+workers",
+            "wall s",
+        ],
+        rows,
+    )
+    print_table(
+        "Utterances",
+        ["call", "final s", "transl. s", "audio s", "said", "recognized"],
+        [
+            [
+                str(t.call),
+                _fmt(t.final_s),
+                _fmt(t.translated_s),
+                _fmt(t.audio_s),
+                t.sentence,
+                t.recognized or "(lost)",
+            ]
+            for s in result.steps
+            for t in s.details
+        ],
+    )
+    if result.largest_keeping_up is not None or len(result.steps) > 1:
+        print(f"\nlargest number of calls keeping up: {result.largest_keeping_up or 'none'}")
+    print(f"keeps up = {result.keep_up_rule}")
+    for note in result.notes:
+        print(f"note: {note}")
+
+
+def _pair(summary: Summary) -> str:
+    return f"{_fmt(summary.p50)} / {_fmt(summary.p95)}"
+
+
+# --- command line -------------------------------------------------------------------------
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The `hotline bench` sub-commands."""
+    sub = parser.add_subparsers(dest="bench", required=True)
+    p = sub.add_parser("engines", help="ASR real-time factor, translation and TTS latency")
+    p.add_argument(
+        "--seconds", type=float, default=20.0, help="seconds of speech per ASR stream (default 20)"
+    )
+    p.add_argument("--json", metavar="PATH", help="also write the results as JSON")
+    p = sub.add_parser("call", help="latency of simultaneous translated calls on a local server")
+    p.add_argument("--calls", type=int, default=1, help="simultaneous calls (default 1)")
+    p.add_argument(
+        "--max-calls",
+        type=int,
+        metavar="M",
+        help="step 1, 2, 4, ... up to M calls and report the most that keep up with real time",
+    )
+    p.add_argument("--json", metavar="PATH", help="also write the results as JSON")
+
+
+def main(args: argparse.Namespace) -> int:
+    try:
+        if args.bench == "engines":
+            if args.seconds <= 0:
+                raise BenchError("--seconds must be positive")
+            engines = run_engines_bench(args.seconds)
+            report_engines(engines)
+            if args.json:
+                write_json(args.json, "engines", engines)
+        else:
+            if args.calls < 1 or (args.max_calls is not None and args.max_calls < 1):
+                raise BenchError("--calls and --max-calls must be at least 1")
+            calls = asyncio.run(run_call_bench(args.calls, args.max_calls))
+            report_calls(calls)
+            if args.json:
+                write_json(args.json, "call", calls)
+    except BenchError as exc:
+        print(f"hotline bench: {exc}", file=sys.stderr)
+        return 1
+    return 0

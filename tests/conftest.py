@@ -1,0 +1,67 @@
+"""Shared fixtures: real recordings from ../shared/data, and speech made with espeak-ng."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import wave
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED_SPEECH = REPO.parent / "shared" / "data" / "speech"
+
+
+@pytest.fixture(scope="session")
+def shared_speech() -> Path:
+    """Folder of real recordings (one folder per language, with transcripts.tsv)."""
+    if not SHARED_SPEECH.is_dir():
+        pytest.skip(f"real recordings not present: {SHARED_SPEECH} is absent (fresh clone)")
+    return SHARED_SPEECH
+
+
+def read_transcripts(folder: Path) -> dict[str, str]:
+    lines = (folder / "transcripts.tsv").read_text(encoding="utf-8").splitlines()
+    return dict(line.split("\t", 1) for line in lines if "\t" in line)
+
+
+def read_wav_int16(path: Path) -> tuple[np.ndarray, int]:
+    with wave.open(str(path), "rb") as w:
+        assert w.getsampwidth() == 2, path
+        pcm = np.frombuffer(w.readframes(w.getnframes()), dtype="<i2")
+        if w.getnchannels() > 1:
+            pcm = pcm.reshape(-1, w.getnchannels())[:, 0]
+        return pcm.copy(), w.getframerate()
+
+
+def espeak_speech(text: str, voice: str, rate: int = 16000, tmp: Path | None = None) -> np.ndarray:
+    """Speech made by the espeak-ng command, resampled to `rate` (mono int16)."""
+    import soxr
+
+    if shutil.which("espeak-ng") is None:
+        pytest.skip("espeak-ng is not installed")
+    out = subprocess.run(
+        ["espeak-ng", "-v", voice, "-s", "150", "--stdout", text],
+        check=True,
+        capture_output=True,
+    ).stdout
+    import io
+
+    with wave.open(io.BytesIO(out), "rb") as w:
+        native = w.getframerate()
+        pcm = np.frombuffer(w.readframes(w.getnframes()), dtype="<i2")
+    if native != rate:
+        pcm = soxr.resample(pcm, native, rate)
+    return np.ascontiguousarray(pcm, dtype=np.int16)
+
+
+@pytest.fixture(scope="session")
+def make_speech():
+    """Factory: make_speech(text, voice, rate=16000) -> int16 mono speech from espeak-ng."""
+    return espeak_speech
+
+
+def silence(seconds: float, rate: int = 16000) -> np.ndarray:
+    return np.zeros(int(seconds * rate), dtype=np.int16)

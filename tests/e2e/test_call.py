@@ -1,0 +1,307 @@
+"""A whole call over real websockets on loopback, with the real engines."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+
+import numpy as np
+import pytest
+import websockets
+
+from hotline.client import CallerClient, OperatorClient, stream_pcm
+from hotline.records import RecordStore
+from telephony import read_wav
+from tests.conftest import silence
+from tests.e2e.conftest import url
+
+RATE = 16000
+
+
+def final_captions(client, speaker: str) -> list[dict]:
+    return [
+        m
+        for m in client.messages
+        if m["type"] == "caption" and m.get("final") and m["speaker"] == speaker
+    ]
+
+
+def records_of(server) -> RecordStore:
+    return RecordStore(server.data_dir / "hotline.sqlite3")
+
+
+async def operator_signed_in(server, name: str, languages: list[str], **options) -> OperatorClient:
+    operator = OperatorClient(url(server, "/operator"), RATE)
+    ready = await operator.sign_in(name, languages, **options)
+    assert ready["type"] == "ready", ready
+    return operator
+
+
+async def test_whole_call_english_caller_spanish_operator_both_ways(start_server, make_speech):
+    """English speech in; Spanish captions and speech for the operator; the operator's typed
+    Spanish reply spoken to the caller in English; the record holds both languages."""
+    server = await start_server()
+    operator = await operator_signed_in(server, "ana", ["es"], hear_original=False)
+    caller = CallerClient(url(server, "/call"), RATE)
+    ready = await caller.call("en", caller_id="+15551234567")
+    assert ready["type"] == "ready" and re.fullmatch(r"H-\d{8}-\d{4}", ready["reference"])
+    await caller.connected()
+    connected = await operator.wait_for(lambda m: m["type"] == "connected")
+    assert connected["caller_language"] == "en" and connected["operator_language"] == "es"
+
+    speech = np.concatenate([make_speech("The street light is broken.", "en"), silence(1.5)])
+    await stream_pcm(caller, speech, speed=2.0)
+    caption = await operator.wait_for(
+        lambda m: m["type"] == "caption" and m.get("final") and m["speaker"] == "caller"
+    )
+    assert caption["translated"] is True and caption["language"] == "es"
+    assert caption["text"] and caption["text"] != caption["original"]
+    assert re.search(r"\b(la|el|está|roto|rota)\b", caption["text"].lower()), caption
+    said = await operator.wait_for(lambda m: m["type"] == "say" and m.get("utterance_id"))
+    assert said["text"] == caption["text"]
+    await asyncio.sleep(1.5)
+    assert len(operator.audio) > RATE * 2 * 0.5, "the operator heard the translated speech"
+
+    start = len(caller.messages)
+    await operator.reply("Gracias. Enviaremos un técnico mañana.")
+    reply = await caller.wait_for(
+        lambda m: m["type"] == "caption" and m["speaker"] == "operator", start=start
+    )
+    assert reply["text"] == "Thank you. We will send a technician tomorrow."
+    assert reply["original"] == "Gracias. Enviaremos un técnico mañana."
+    heard = len(caller.audio)
+    await caller.wait_for(lambda m: m["type"] == "say" and m["text"] == reply["text"], start=start)
+    await asyncio.sleep(1.5)
+    assert len(caller.audio) - heard > RATE * 2 * 0.5, (
+        "the caller heard the reply spoken in English"
+    )
+
+    await operator.update_record(kind="complaint", category="street lighting", place="Main Street")
+    await operator.wait_for(lambda m: m["type"] == "record_saved")
+    await caller.hangup()
+    ended = await caller.wait_for(lambda m: m["type"] == "ended")
+    assert ended["status"] == "completed"
+    await operator.wait_for(lambda m: m["type"] == "ended")
+    await caller.close()
+    await operator.close()
+
+    with records_of(server) as store:
+        record = store.get(ready["reference"])
+    assert record.call.status == "completed" and record.call.ended_at is not None
+    assert record.call.caller_language == "en" and record.call.operator == "ana"
+    assert record.call.kind == "complaint" and record.call.place == "Main Street"
+    assert (
+        record.call.caller_id_masked.endswith("4567")
+        and "555123" not in record.call.caller_id_masked
+    )
+    by_speaker = {u.speaker: u for u in record.utterances}
+    assert (
+        by_speaker["caller"].language == "en" and by_speaker["caller"].translation_language == "es"
+    )
+    assert (
+        by_speaker["caller"].translation == caption["text"] and by_speaker["caller"].spoken_by_tts
+    )
+    assert by_speaker["operator"].original == "Gracias. Enviaremos un técnico mañana."
+    assert by_speaker["operator"].translation == reply["text"]
+    legs = {r.leg: r for r in record.recordings}
+    assert set(legs) == {"caller_in", "caller_heard", "operator_in", "operator_heard"}
+    caller_in, rate = read_wav(server.data_dir / legs["caller_in"].path)
+    assert rate == RATE and len(caller_in) == len(speech)
+    heard_pcm, _ = read_wav(server.data_dir / legs["caller_heard"].path)
+    assert np.abs(heard_pcm).max() > 1000
+
+
+async def test_routing_picks_the_operator_who_speaks_the_callers_language(
+    start_server, make_speech
+):
+    server = await start_server()
+    kim = await operator_signed_in(server, "kim", ["ko"])
+    ana = await operator_signed_in(server, "ana", ["es"])
+    korean = CallerClient(url(server, "/call"), RATE)
+    english = CallerClient(url(server, "/call"), RATE)
+    await korean.call("ko")
+    await english.call("en")
+    assert (await korean.connected())["operator_language"] == "ko"
+    assert (await english.connected())["operator_language"] == "es"
+    assert (await kim.wait_for(lambda m: m["type"] == "connected"))["caller_language"] == "ko"
+    assert (await ana.wait_for(lambda m: m["type"] == "connected"))["caller_language"] == "en"
+    for client in (korean, english, kim, ana):
+        await client.close()
+
+
+async def test_waiting_caller_hears_queue_position_then_gets_the_next_free_operator(start_server):
+    server = await start_server(queue_announce_s=1.0)
+    caller = CallerClient(url(server, "/call"), RATE)
+    await caller.call("es")
+    queued = await caller.wait_for(lambda m: m["type"] == "status" and m["state"] == "queued")
+    assert queued["position"] == 1
+    position = await caller.wait_for(lambda m: m["type"] == "say" and m.get("prompt") == "position")
+    assert "número 1" in position["text"]
+    operator = await operator_signed_in(server, "ana", ["es", "en"])
+    assert (await caller.connected())["operator_language"] == "es"
+    await caller.close()
+    await operator.close()
+
+
+async def test_full_queue_gives_busy_message_and_the_call_is_still_recorded(start_server):
+    server = await start_server(max_queue=1)
+    first = CallerClient(url(server, "/call"), RATE)
+    await first.call("en")
+    await first.wait_for(lambda m: m["type"] == "status" and m["state"] == "queued")
+    second = CallerClient(url(server, "/call"), RATE)
+    ready = await second.call("en")
+    await second.wait_for(lambda m: m["type"] == "status" and m["state"] == "busy")
+    busy = await second.wait_for(lambda m: m["type"] == "say" and m.get("prompt") == "busy")
+    assert "busy" in busy["text"]
+    ended = await second.wait_for(lambda m: m["type"] == "ended", timeout=30)
+    assert ended["status"] == "busy"
+    await first.close()
+    with records_of(server) as store:
+        assert store.get(ready["call_id"]).call.status == "busy"
+
+
+async def test_dropped_caller_keeps_final_utterances(start_server, make_speech):
+    server = await start_server()
+    operator = await operator_signed_in(server, "ana", ["es"])
+    caller = CallerClient(url(server, "/call"), RATE)
+    ready = await caller.call("en")
+    await caller.connected()
+    speech = np.concatenate([make_speech("There is a lot of noise at night.", "en"), silence(1.0)])
+    await stream_pcm(caller, speech, speed=4.0)
+    await operator.wait_for(lambda m: m["type"] == "caption" and m.get("final"))
+    caller._ws.transport.abort()
+    await operator.wait_for(lambda m: m["type"] == "ended")
+    await operator.close()
+    with records_of(server) as store:
+        record = store.get(ready["call_id"])
+        for _ in range(50):
+            if record.call.ended_at:
+                break
+            await asyncio.sleep(0.1)
+            record = store.get(ready["call_id"])
+    assert record.call.status == "dropped"
+    assert [u.speaker for u in record.utterances] == ["caller"]
+    assert record.utterances[0].original and record.utterances[0].translation
+
+
+async def test_language_menu_by_dtmf_digit(start_server):
+    server = await start_server(menu_languages=["en", "es"])
+    caller = CallerClient(url(server, "/call"), RATE)
+    menu = await caller.call(None)
+    assert menu["type"] == "menu"
+    assert [o["language"] for o in menu["options"]] == ["en", "es"]
+    await caller.wait_for(lambda m: m["type"] == "say" and m.get("prompt") == "menu_item")
+    await caller.dtmf("2")
+    ready = await caller.wait_for(lambda m: m["type"] == "ready")
+    assert ready["language"] == "es"
+    greeting = await caller.wait_for(lambda m: m["type"] == "say" and m.get("prompt") == "greeting")
+    assert greeting["text"].startswith("Bienvenido")
+    await caller.close()
+
+
+async def test_untranslatable_pair_shows_original_marked_untranslated(start_server):
+    server = await start_server()
+    operator = await operator_signed_in(server, "ana", ["es"])
+    caller = CallerClient(url(server, "/call"), RATE)
+    await caller.call("ko")
+    await caller.connected()
+    await caller.type_text("가로등이 고장났어요")
+    caption = await operator.wait_for(lambda m: m["type"] == "caption" and m.get("final"))
+    assert caption["translated"] is False
+    assert caption["text"] == caption["original"] == "가로등이 고장났어요"
+    assert caption["note"] == "no engine for ko→es"
+    start = len(caller.messages)
+    await operator.reply("Gracias")
+    reply = await caller.wait_for(lambda m: m["type"] == "caption", start=start)
+    assert reply["translated"] is False and reply["text"] == "Gracias"
+    await caller.hangup()
+    assert (await caller.wait_for(lambda m: m["type"] == "ended"))["status"] == "completed"
+
+
+async def test_operator_previews_and_sends_an_edited_translation_and_quick_reply(start_server):
+    server = await start_server()
+    operator = await operator_signed_in(server, "ana", ["es"])
+    caller = CallerClient(url(server, "/call"), RATE)
+    ready = await caller.call("en")
+    await caller.connected()
+    preview = await operator.preview("La farola está rota.")
+    assert preview["translated"] is True and preview["translation"]
+    start = len(caller.messages)
+    await operator.reply("La farola está rota.", translation="The street lamp is broken.")
+    reply = await caller.wait_for(lambda m: m["type"] == "caption", start=start)
+    assert reply["text"] == "The street lamp is broken."
+    start = len(caller.messages)
+    await operator.quick_reply("registered")
+    quick = await caller.wait_for(lambda m: m["type"] == "caption", start=start)
+    assert quick["text"] == f"Your complaint has been registered, number {ready['reference']}."
+    await caller.close()
+    await operator.close()
+
+
+BAD_INPUTS = [
+    ("not json at all", "bad_json"),
+    (json.dumps({"type": "teleport"}), "unknown_type"),
+    (b"\x00\x01" * 160, "not_started"),
+]
+
+
+@pytest.mark.parametrize("frame,code", BAD_INPUTS)
+async def test_bad_input_before_hello_gets_a_clear_error_and_the_call_can_still_start(
+    start_server, frame, code
+):
+    server = await start_server()
+    caller = CallerClient(url(server, "/call"), RATE)
+    caller._ws = await websockets.connect(url(server, "/call"))
+    caller._reader = asyncio.create_task(caller._read())
+    await caller.send_raw(frame)
+    error = await caller.wait_for(lambda m: m["type"] == "error")
+    assert error["code"] == code and error["message"] and error["fatal"] is False
+    await caller.send({"type": "hello", "protocol": 1, "sample_rate": RATE, "language": "en"})
+    assert (await caller.wait_for(lambda m: m["type"] == "ready"))["language"] == "en"
+    await caller.close()
+
+
+async def test_wrong_sample_rate_is_refused_clearly(start_server):
+    server = await start_server()
+    async with websockets.connect(url(server, "/call")) as ws:
+        await ws.send(
+            json.dumps({"type": "hello", "protocol": 1, "sample_rate": 12345, "language": "en"})
+        )
+        error = json.loads(await ws.recv())
+        assert error["code"] == "bad_sample_rate" and "12345" in error["message"] and error["fatal"]
+        with pytest.raises(websockets.ConnectionClosed):
+            await ws.recv()
+
+
+async def test_oversized_and_odd_frames_are_refused_but_the_call_and_server_go_on(start_server):
+    server = await start_server()
+    operator = await operator_signed_in(server, "ana", ["es"])
+    caller = CallerClient(url(server, "/call"), RATE)
+    await caller.call("en")
+    await caller.connected()
+    await caller.send_audio(b"\x00" * 200_000)
+    too_big = await caller.wait_for(lambda m: m["type"] == "error")
+    assert too_big["code"] == "frame_too_large" and "200000" in too_big["message"]
+    start = len(caller.messages)
+    await caller.send_audio(b"\x00" * 321)
+    odd = await caller.wait_for(lambda m: m["type"] == "error", start=start)
+    assert odd["code"] == "bad_audio"
+    await caller.send_raw("{broken")
+    assert (await caller.wait_for(lambda m: m.get("code") == "bad_json"))["fatal"] is False
+    await caller.type_text("Hello")
+    assert (await operator.wait_for(lambda m: m["type"] == "caption" and m.get("final")))["text"]
+    other = CallerClient(url(server, "/call"), RATE)
+    assert (await other.call("es"))["type"] == "ready"
+    for client in (caller, other, operator):
+        await client.close()
+
+
+async def test_health_endpoint_answers_over_http(start_server):
+    server = await start_server()
+    reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
+    writer.write(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+    data = await reader.read(4096)
+    writer.close()
+    assert data.startswith(b"HTTP/1.1 200")
+    assert json.loads(data.split(b"\r\n\r\n", 1)[1])["status"] == "ok"
