@@ -305,3 +305,141 @@ async def test_health_endpoint_answers_over_http(start_server):
     writer.close()
     assert data.startswith(b"HTTP/1.1 200")
     assert json.loads(data.split(b"\r\n\r\n", 1)[1])["status"] == "ok"
+
+
+async def test_partial_captions_reach_the_operator_live_and_are_translated(
+    start_server, make_speech
+):
+    server = await start_server()
+    operator = await operator_signed_in(server, "ana", ["es"])
+    caller = CallerClient(url(server, "/call"), RATE)
+    await caller.call("en")
+    await caller.connected()
+    speech = np.concatenate(
+        [make_speech("There is a lot of noise at night in my street.", "en"), silence(1.2)]
+    )
+    await stream_pcm(caller, speech, speed=1.0)
+    final = await operator.wait_for(lambda m: m["type"] == "caption" and m.get("final"))
+    partials = [
+        m
+        for m in operator.messages
+        if m["type"] == "caption" and not m["final"] and m["_at"] <= final["_at"]
+    ]
+    assert partials, "partial captions arrive before the final one"
+    assert any(p.get("translated") and p.get("text") for p in partials), "partials are translated"
+    await caller.close()
+    await operator.close()
+
+
+async def test_caller_speaking_stops_playback_to_the_caller(start_server, make_speech):
+    """Barge-in: the caller starts talking over a long reply; the rest is not played."""
+    server = await start_server()
+    operator = await operator_signed_in(server, "ana", ["es"])
+    caller = CallerClient(url(server, "/call"), RATE)
+    await caller.call("en")
+    await caller.connected()
+    long_reply = " ".join(["Gracias por llamar, vamos a revisar su queja con mucho cuidado."] * 6)
+    start = len(caller.messages)
+    await operator.reply(long_reply)
+    await caller.wait_for(lambda m: m["type"] == "say" and m.get("utterance_id"), start=start)
+    await asyncio.sleep(1.0)
+    speech = np.concatenate([make_speech("Excuse me, hello?", "en"), silence(1.0)])
+    await stream_pcm(caller, speech)
+    await caller.wait_for(lambda m: m["type"] == "clear", start=start, timeout=10)
+    heard_by_then = len(caller.audio)
+    await asyncio.sleep(1.5)
+    reply_seconds = (
+        sum(len(m["text"].split()) for m in caller.messages[start:] if m["type"] == "say") / 3
+    )
+    assert (len(caller.audio) - heard_by_then) / (2 * RATE) < 1.0
+    assert len(caller.audio) / (2 * RATE) < reply_seconds, "the reply was cut short"
+    await caller.close()
+    await operator.close()
+
+
+async def test_operator_voice_is_recognized_translated_and_spoken_to_the_caller(
+    start_server, make_speech
+):
+    server = await start_server()
+    operator = await operator_signed_in(server, "sam", ["en"])
+    caller = CallerClient(url(server, "/call"), RATE)
+    await caller.call("es")
+    await caller.connected()
+    await operator.wait_for(lambda m: m["type"] == "connected")
+    start = len(caller.messages)
+    speech = np.concatenate(
+        [make_speech("We will repair the street light tomorrow.", "en"), silence(1.2)]
+    )
+    await stream_pcm(operator, speech, speed=2.0)
+    caption = await caller.wait_for(
+        lambda m: m["type"] == "caption" and m["speaker"] == "operator" and m["final"],
+        start=start,
+        timeout=30,
+    )
+    assert caption["translated"] and caption["language"] == "es"
+    assert caption["text"] != caption["original"]
+    await caller.wait_for(
+        lambda m: m["type"] == "say" and m["text"] == caption["text"], start=start
+    )
+    await caller.close()
+    await operator.close()
+
+
+async def test_captions_only_operator_gets_text_but_no_translated_speech(start_server):
+    server = await start_server()
+    operator = await operator_signed_in(
+        server, "ana", ["es"], captions_only=True, hear_original=False
+    )
+    caller = CallerClient(url(server, "/call"), RATE)
+    await caller.call("en")
+    await caller.connected()
+    await caller.type_text("The street light is broken.")
+    caption = await operator.wait_for(lambda m: m["type"] == "caption" and m.get("final"))
+    assert caption["text"] == "La luz de calle está rota."
+    await asyncio.sleep(1.0)
+    assert operator.audio == b"" and not operator.of_type("say")
+    await caller.close()
+    await operator.close()
+
+
+async def test_call_command_streams_a_wav_and_prints_what_the_caller_hears(
+    start_server, make_speech, tmp_path
+):
+    import sys
+
+    from telephony import write_wav
+
+    server = await start_server()
+    operator = await operator_signed_in(server, "ana", ["es"])
+    wav = tmp_path / "caller.wav"
+    write_wav(wav, make_speech("The street light is broken.", "en", 8000), 8000)
+    received = tmp_path / "heard.wav"
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "hotline.cli",
+        "call",
+        str(wav),
+        "--lang",
+        "en",
+        "--url",
+        url(server, "/call"),
+        "--speed",
+        "2",
+        "--wait",
+        "4",
+        "-o",
+        str(received),
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    await operator.wait_for(lambda m: m["type"] == "caption" and m.get("final"), timeout=60)
+    await operator.reply("Gracias.")
+    out, err = await asyncio.wait_for(process.communicate(), 90)
+    text = out.decode()
+    assert process.returncode == 0, err.decode()
+    assert "[caller hears] Welcome to the city hotline." in text
+    assert "[caller sees] operator: 'Gracias.' → 'Thank you.'" in text
+    pcm, rate = read_wav(received)
+    assert rate == 16000 and len(pcm) > rate * 3
+    await operator.close()
