@@ -443,3 +443,25 @@ async def test_call_command_streams_a_wav_and_prints_what_the_caller_hears(
     pcm, rate = read_wav(received)
     assert rate == 16000 and len(pcm) > rate * 3
     await operator.close()
+
+
+async def test_operator_hangs_up_and_hears_the_callers_own_voice_quietly(start_server, make_speech):
+    server = await start_server()
+    operator = await operator_signed_in(server, "ana", ["es"], hear_original=True)
+    caller = CallerClient(url(server, "/call"), RATE)
+    ready = await caller.call("en")
+    await caller.connected()
+    voice = make_speech("Hello, hello.", "en")
+    await stream_pcm(caller, voice, speed=1.0)
+    await asyncio.sleep(0.5)
+    heard = operator.received_pcm()
+    assert len(heard) > 0.5 * len(voice), "the caller's voice reaches the operator"
+    peak = np.abs(heard[: int(0.5 * RATE)].astype(np.int32)).max()
+    assert 0 < peak < 0.3 * np.abs(voice.astype(np.int32)).max(), "…at a low level"
+    await operator.hangup()
+    ended = await caller.wait_for(lambda m: m["type"] == "ended")
+    assert ended["status"] == "completed"
+    await operator.wait_for(lambda m: m["type"] == "ended")
+    with records_of(server) as store:
+        assert store.get(ready["call_id"]).call.status == "completed"
+    await operator.close()
