@@ -737,10 +737,11 @@ def analyse_call(
     messages: list[dict[str, Any]],
     audio_arrivals: list[tuple[float, int]],
 ) -> tuple[list[UtteranceTiming], list[float]]:
-    """Match what the operator received to the caller's sentences; see the module README.
+    """Match what the operator received to the caller's sentences, in order.
 
-    A sentence's final is the first final caption that arrives between the end of its speech
-    and the end of the next sentence's speech; none there counts as lost (or hopelessly late).
+    Each sentence takes the next final caption that arrived after its speech ended; finals
+    that arrived earlier and were not taken (a sentence split in two) are skipped. So a late
+    final still counts for its own sentence, and sentences left without one count as lost.
     """
     step = RATE * SEND_CHUNK_MS // 1000
 
@@ -749,15 +750,18 @@ def analyse_call(
 
     starts = [sent(a) for a, _ in script.spans]
     ends = [sent(b - 1) for _, b in script.spans]
-    finals = [m for m in messages if _is_caller_caption(m, final=True)]
+    every_final = [m for m in messages if _is_caller_caption(m, final=True)]
+    finals = _one_per_utterance(every_final)
     says = [m for m in messages if m["type"] == "say"]
     arrival_times = [t for t, _ in audio_arrivals]
     timings = []
+    taken = 0
     for i, sentence in enumerate(script.sentences):
-        closes = ends[i + 1] if i + 1 < len(ends) else math.inf
-        window = [m for m in finals if ends[i] <= m["_at"] < closes]
-        final = window[0] if window else None
-        translated = next((m for m in window if m.get("translated")), None)
+        while taken < len(finals) and finals[taken]["_at"] < ends[i]:
+            taken += 1
+        final = finals[taken] if taken < len(finals) else None
+        taken += 1
+        translated = _translated(final, every_final)
         audio_at = _first_audio_after_say(translated, says, arrival_times)
         timings.append(
             UtteranceTiming(
@@ -769,8 +773,31 @@ def analyse_call(
                 audio_at - ends[i] if audio_at is not None else None,
             )
         )
-    lags = _partial_lags(script, starts, timings, messages, sent)
+    lags = _partial_lags(script, starts, timings, messages, sent_at)
     return timings, lags
+
+
+def _one_per_utterance(finals: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The first final of each utterance: a later translated final of it is not a new one."""
+    seen: set[object] = set()
+    out = []
+    for message in finals:
+        key = message.get("utterance_id")
+        if key is None or key not in seen:
+            out.append(message)
+            seen.add(key)
+    return out
+
+
+def _translated(final: dict[str, Any] | None, later: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """The final itself when it carries the translation, else another final of its utterance."""
+    if final is None or final.get("translated"):
+        return final
+    wanted = final.get("utterance_id")
+    return next(
+        (m for m in later if m.get("translated") and wanted and m.get("utterance_id") == wanted),
+        None,
+    )
 
 
 def _first_audio_after_say(
@@ -791,25 +818,28 @@ def _partial_lags(
     starts: list[float],
     timings: list[UtteranceTiming],
     messages: list[dict[str, Any]],
-    sent: Callable[[int], float],
+    sent_at: list[float],
 ) -> list[float]:
     """Approximate lag of each untranslated partial behind the audio already sent.
 
     The audio a partial covers is estimated as the share of its sentence's speech equal to
-    the partial's length over the final's length; the lag is the arrival time minus the
-    moment that audio was sent.
+    the partial's length over the final's length (never more than had been sent when it
+    arrived); the lag is the arrival time minus the moment that audio was sent.
     """
+    step = RATE * SEND_CHUNK_MS // 1000
     lags = []
     for message in messages:
         if not _is_caller_caption(message, final=False) or "text" in message:
             continue
-        i = bisect.bisect_right(starts, message["_at"]) - 1
+        arrived = message["_at"]
+        i = bisect.bisect_right(starts, arrived) - 1
         if i < 0 or not timings[i].recognized:
             continue
         share = min(1.0, len(message.get("original", "")) / len(timings[i].recognized or " "))
         begin, end = script.spans[i]
-        covered = int(begin + share * (end - begin))
-        lags.append(message["_at"] - sent(max(begin, covered - 1)))
+        chunks_sent = bisect.bisect_right(sent_at, arrived)
+        covered_chunk = min((begin + int(share * (end - begin))) // step, chunks_sent - 1)
+        lags.append(arrived - sent_at[max(0, covered_chunk)])
     return lags
 
 

@@ -71,11 +71,11 @@ class Call:
         self.ended = asyncio.Event()
         self._tasks: asyncio.TaskGroup | None = None
         self._partial_jobs: dict[str, asyncio.Task] = {}
-        self._under_resampler = (
-            StreamResampler(caller.sample_rate, operator.sample_rate)
-            if caller.sample_rate != operator.sample_rate
-            else None
-        )
+        self._latest_partial: dict[str, str] = {}
+        self.same_language = caller.language == operator.language
+        if self.same_language:
+            caller.playout.under_gain_db = 0.0
+            operator.playout.under_gain_db = 0.0
 
     def other(self, leg: Leg) -> Leg:
         return self.operator if leg is self.caller else self.caller
@@ -152,15 +152,15 @@ class Call:
     async def _listen(self, leg: Leg) -> None:
         """Audio in → record → (quietly to the other side) → recognize."""
         other = self.other(leg)
+        voice_across = StreamResampler(leg.sample_rate, other.sample_rate)
         while True:
             frame = await leg.audio_in.get()
             if frame is None:
                 break
             pcm = pcm_from_bytes(frame)
             leg.recorder_in.write(pcm)
-            if leg.role == "caller":
-                quiet = self._under_resampler.process(pcm) if self._under_resampler else pcm
-                other.playout.under(quiet)
+            if leg.role == "caller" or self.same_language:
+                other.playout.under(voice_across.process(pcm))
             if leg.stream is None or leg.to_asr is None:
                 continue
             events = await leg.stream.feed(leg.to_asr.process(pcm).tobytes())
@@ -183,6 +183,7 @@ class Call:
             return
         if not event.text.strip():
             return
+        self._latest_partial[leg.role] = ""
         job = self._partial_jobs.pop(leg.role, None)
         if job is not None:
             job.cancel()
@@ -197,24 +198,30 @@ class Call:
         )
 
     def _translate_partial(self, leg: Leg, text: str) -> None:
-        """Latest-wins: one partial translation in flight per speaker."""
-        if leg.role in self._partial_jobs and not self._partial_jobs[leg.role].done():
+        """Latest wins: one partial translation in flight per speaker; when it returns, the
+        newest partial seen meanwhile is translated next, older ones are skipped."""
+        self._latest_partial[leg.role] = text
+        running = self._partial_jobs.get(leg.role)
+        if running is not None and not running.done():
             return
         other = self.other(leg)
 
         async def job() -> None:
-            result = await self.engines.translate([text], leg.language, other.language)
-            if result.translated:
-                await other.send_text(
-                    {
-                        "type": "caption",
-                        "speaker": leg.role,
-                        "original": text,
-                        "text": result.texts[0],
-                        "final": False,
-                        "translated": True,
-                    }
-                )
+            done = None
+            while (latest := self._latest_partial.get(leg.role)) != done and latest:
+                done = latest
+                result = await self.engines.translate([latest], leg.language, other.language)
+                if result.translated and self._latest_partial.get(leg.role):
+                    await other.send_text(
+                        {
+                            "type": "caption",
+                            "speaker": leg.role,
+                            "original": latest,
+                            "text": result.texts[0],
+                            "final": False,
+                            "translated": True,
+                        }
+                    )
 
         assert self._tasks is not None
         self._partial_jobs[leg.role] = self._tasks.create_task(job())
@@ -266,7 +273,9 @@ class Call:
                 result.note,
                 result.engine,
             )
-        speak = translated and not other.captions_only
+        # Same-language parties hear each other's own voice; speech is only synthesized
+        # for a translation or for typed text, which has no voice of its own.
+        speak = translated and not other.captions_only and (typed or leg.language != other.language)
         await self.store.set_translation(
             utterance_id,
             translation,

@@ -37,7 +37,7 @@ class Playout:
         self._send_audio = send_audio
         self._send_text = send_text
         self._recorder = recorder
-        self._under_gain = 10 ** (under_gain_db / 20)
+        self.under_gain_db = under_gain_db
         self._segments: collections.deque[tuple[np.ndarray, dict | None]] = collections.deque()
         self._current: np.ndarray | None = None
         self._offset = 0
@@ -51,6 +51,15 @@ class Playout:
         self._recorded = 0
         self.under_enabled = True
         self.audio_bytes_sent = 0
+
+    @property
+    def under_gain_db(self) -> float:
+        return self._under_gain_db
+
+    @under_gain_db.setter
+    def under_gain_db(self, value: float) -> None:
+        self._under_gain_db = value
+        self._under_gain = 10 ** (value / 20)
 
     @property
     def playing(self) -> bool:

@@ -465,3 +465,23 @@ async def test_operator_hangs_up_and_hears_the_callers_own_voice_quietly(start_s
     with records_of(server) as store:
         assert store.get(ready["call_id"]).call.status == "completed"
     await operator.close()
+
+
+async def test_same_language_parties_hear_each_other_directly_without_synthesized_speech(
+    start_server, make_speech
+):
+    server = await start_server()
+    operator = await operator_signed_in(server, "joe", ["en"])
+    caller = CallerClient(url(server, "/call"), RATE)
+    await caller.call("en")
+    assert (await caller.connected())["operator_language"] == "en"
+    voice = np.concatenate([make_speech("The bins were not collected today.", "en"), silence(1.2)])
+    await stream_pcm(caller, voice)
+    caption = await operator.wait_for(lambda m: m["type"] == "caption" and m.get("final"))
+    assert caption["text"] == caption["original"]
+    await asyncio.sleep(0.5)
+    assert not operator.of_type("say"), "no synthesized repeat of what the operator already heard"
+    heard = operator.received_pcm().astype(np.int32)
+    assert np.abs(heard).max() > 0.7 * np.abs(voice.astype(np.int32)).max(), "at full level"
+    await caller.close()
+    await operator.close()
