@@ -153,7 +153,9 @@ def test_our_endpointer_finalizes_each_utterance_sooner_than_vosk_would(vosk_eng
     (first_at, first), (_, second) = got
     assert first.start == pytest.approx(lead, abs=0.2)
     assert first.end == pytest.approx(first_end, abs=0.2)
-    assert second.start == pytest.approx(second_start, abs=0.2)
+    # Times come from Vosk's word timings; on a fresh recognizer it may drop the first
+    # syllable of the second utterance, which moves its start by up to one syllable.
+    assert second.start == pytest.approx(second_start, abs=0.35)
     assert second.end == pytest.approx(second_start + length, abs=0.2)
     assert first.end <= second.start
     assert first_at <= first_end + 0.3 + CHUNK_S + 0.05
