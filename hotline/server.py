@@ -10,6 +10,7 @@ import asyncio
 import contextlib
 import json
 import logging
+from collections.abc import Awaitable, Callable
 from http import HTTPStatus
 from pathlib import Path
 from typing import Any
@@ -191,6 +192,22 @@ async def read_hello(ws: ServerConnection, link: Link, role: str) -> Hello | Non
         await link.error(ProtocolError(ErrorCode.NOT_STARTED, "send hello first"))
 
 
+async def pump_frames(
+    ws: ServerConnection, link: Link, handle: Callable[[str | bytes], Awaitable[bool | None]]
+) -> None:
+    """Give every frame to ``handle`` until the peer goes, ``handle`` returns True (hang-up),
+    or a fatal protocol error; other protocol errors are answered and the session goes on."""
+    with contextlib.suppress(ConnectionClosed):
+        async for frame in ws:
+            try:
+                if await handle(frame):
+                    return
+            except ProtocolError as error:
+                await link.error(error)
+                if error.fatal:
+                    return
+
+
 def check_audio(frame: bytes, max_bytes: int) -> None:
     if len(frame) > max_bytes:
         raise ProtocolError(
@@ -276,21 +293,13 @@ class CallerSession:
     async def _read(self) -> None:
         """Every frame from the caller, in every phase; a closed socket means a dropped call."""
         try:
-            async for frame in self.ws:
-                try:
-                    await self._frame(frame)
-                except ProtocolError as error:
-                    await self.link.error(error)
-                    if error.fatal:
-                        break
-        except ConnectionClosed:
-            pass
+            await pump_frames(self.ws, self.link, self._frame)
         finally:
             if self.call is not None:
                 self.call.end("completed" if self.hung_up.is_set() else "dropped")
             self.gone.set()
 
-    async def _frame(self, frame: str | bytes) -> None:
+    async def _frame(self, frame: str | bytes) -> bool | None:
         if isinstance(frame, bytes):
             check_audio(frame, self.config.call.max_frame_bytes)
             if self.call is not None:
@@ -304,7 +313,7 @@ class CallerSession:
                 self.hung_up.set()
                 if self.call is not None:
                     self.call.end("completed")
-                raise ConnectionClosed(None, None)
+                return True
             case Dtmf(digit=digit):
                 with contextlib.suppress(asyncio.QueueFull):
                     self.dtmf.put_nowait(digit)
@@ -525,15 +534,7 @@ class OperatorSession:
         )
         await self.link.send_text({"type": "queue", "calls": switchboard.queue_snapshot()})
         try:
-            async for frame in self.ws:
-                try:
-                    await self._frame(frame)
-                except ProtocolError as error:
-                    await self.link.error(error)
-                    if error.fatal:
-                        break
-        except ConnectionClosed:
-            pass
+            await pump_frames(self.ws, self.link, self._frame)
         finally:
             switchboard.sign_out(seat)
             if self.call is not None:
@@ -552,7 +553,7 @@ class OperatorSession:
             raise ProtocolError(ErrorCode.NO_CALL, "there is no call in progress")
         return self.call
 
-    async def _frame(self, frame: str | bytes) -> None:
+    async def _frame(self, frame: str | bytes) -> bool | None:
         if isinstance(frame, bytes):
             check_audio(frame, self.server.config.call.max_frame_bytes)
             if self.call is not None:
