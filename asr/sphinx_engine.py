@@ -126,7 +126,8 @@ class PocketSphinxEngine(AsrEngine):
     ) -> SphinxRecognizer:
         decoder = pocketsphinx.Decoder(samprate=sample_rate, loglevel="FATAL")
         if phrases is not None:
-            decoder.set_jsgf_string(_jsgf(decoder, phrases))
+            decoder.set_jsgf_string("phrases", _jsgf(decoder, phrases))
+            decoder.activate_search("phrases")
         return SphinxRecognizer(decoder, sample_rate, words)
 
     def release(self, recognizer: Recognizer) -> None:

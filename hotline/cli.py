@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
+import signal
 import sys
 from pathlib import Path
 
@@ -14,7 +16,13 @@ __all__ = ["main"]
 def _cmd_engines(args: argparse.Namespace) -> int:
     from hotline.inventory import engine_inventory, format_inventory
 
-    print(format_inventory(engine_inventory()))
+    config = _load_config(args)
+    inventory = engine_inventory(
+        vosk_models=config.asr.vosk_models,
+        models_dir=config.asr.models_dir or None,
+        neural_models=config.translate.neural_models,
+    )
+    print(format_inventory(inventory))
     return 0
 
 
@@ -90,18 +98,22 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     from hotline.server import HotlineServer
 
     config = _load_config(args)
+    logging.getLogger().setLevel(logging.INFO if args.verbose else config.log_level.upper())
 
     async def serve() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(signum, stop.set)
         async with HotlineServer(config) as server:
             print(
-                f"hotline serving on ws://{config.host}:{server.port}  (data in {config.data_path})"
+                f"hotline serving on ws://{config.host}:{server.port}  (data in {config.data_path})",
+                flush=True,
             )
-            await asyncio.Event().wait()
+            await stop.wait()
+            print("hotline: stopping", flush=True)
 
-    try:
-        asyncio.run(serve())
-    except KeyboardInterrupt:
-        pass
+    asyncio.run(serve())
     return 0
 
 
@@ -122,10 +134,10 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 def _cmd_records(args: argparse.Namespace) -> int:
     import json
 
-    from hotline.records import RecordStore
+    from hotline.records import DEFAULT_FILENAME, RecordStore
 
     config = _load_config(args)
-    db = config.data_path / "hotline.sqlite3"
+    db = config.data_path / DEFAULT_FILENAME
     if not db.exists():
         print(f"hotline: no records yet: {db} does not exist", file=sys.stderr)
         return 2
@@ -134,7 +146,7 @@ def _cmd_records(args: argparse.Namespace) -> int:
         if args.action == "list":
             for call in store.list(limit=args.limit):
                 print(
-                    f"{call.reference:16} {call.id}  {call.started_at:25} "
+                    f"{call.reference:16} {call.id}  {call.started_at.isoformat(timespec='seconds'):25} "
                     f"{call.caller_language or '-':3} {call.operator or '-':10} {call.status}"
                 )
         elif args.action == "show":
@@ -144,7 +156,11 @@ def _cmd_records(args: argparse.Namespace) -> int:
                 return 2
             print(json.dumps(record.to_dict(), ensure_ascii=False, indent=2))
         else:
-            store.export(args.format, sys.stdout)
+            try:
+                store.export(args.format, sys.stdout)
+                sys.stdout.flush()
+            except BrokenPipeError:
+                os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
     finally:
         store.close()
     return 0
@@ -162,6 +178,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("engines", help="what each engine supports on this machine")
+    p.add_argument("--config", help="TOML configuration file (for your own model folders)")
     p.set_defaults(func=_cmd_engines)
 
     p = sub.add_parser("transcribe", help="recognize speech in an audio file (any format)")

@@ -49,7 +49,6 @@ class CallConfig:
     original_voice_gain_db: float = -18.0
     max_frame_bytes: int = 96000
     menu_languages: list[str] = field(default_factory=lambda: ["en", "es", "ko", "zh", "ca"])
-    operator_language: str = "es"
 
 
 @dataclass(slots=True)

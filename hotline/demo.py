@@ -16,7 +16,7 @@ import numpy as np
 
 from hotline.client import CallerClient, HotlineClient, OperatorClient, stream_pcm
 from hotline.config import load_config
-from hotline.records import RecordStore
+from hotline.records import DEFAULT_FILENAME, RecordStore
 from telephony import decode_audio_file, write_wav
 
 __all__ = ["run_demo", "place_call", "wait_until_quiet"]
@@ -76,6 +76,7 @@ async def run_demo(data_dir: Path | None = None, file: str | None = None) -> int
     from hotline.server import HotlineServer
 
     with contextlib.ExitStack() as stack:
+        keep = data_dir is not None
         if data_dir is None:
             data_dir = Path(
                 stack.enter_context(tempfile.TemporaryDirectory(prefix="hotline-demo-"))
@@ -139,7 +140,7 @@ async def run_demo(data_dir: Path | None = None, file: str | None = None) -> int
             await operator.close()
             write_wav(data_dir / "demo_caller_heard.wav", caller.received_pcm(), rate)
 
-        store = RecordStore(data_dir / "hotline.sqlite3")
+        store = RecordStore(data_dir / DEFAULT_FILENAME)
         try:
             record = store.get(ended["call_id"])
         finally:
@@ -158,7 +159,7 @@ async def run_demo(data_dir: Path | None = None, file: str | None = None) -> int
                 f"  {u.start_s:6.1f}s {u.speaker:8} [{u.language}] {u.original}\n"
                 f"  {'':6}  {'':8} [{u.translation_language}] {u.translation}"
             )
-        if data_dir is not None and not str(data_dir).startswith(tempfile.gettempdir()):
+        if keep:
             print(f"Recordings are under {data_dir / 'recordings' / record.call.id}")
     return 0
 

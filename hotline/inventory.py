@@ -7,12 +7,18 @@ from typing import Any
 __all__ = ["engine_inventory", "format_inventory"]
 
 
-def engine_inventory(neural_models: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+def engine_inventory(
+    vosk_models: dict[str, str] | None = None,
+    models_dir: str | None = None,
+    neural_models: list[dict[str, Any]] | None = None,
+) -> dict[str, Any]:
+    from pathlib import Path
+
     from asr.registry import build_registry
     from translate import build_router
     from tts import default_synthesizer
 
-    registry = build_registry()
+    registry = build_registry(vosk_models, Path(models_dir) if models_dir else None)
     asr = {language: engines for language, engines in registry.languages().items()}
     router = build_router(neural_models=neural_models)
     try:

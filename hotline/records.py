@@ -72,7 +72,7 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-DEFAULT_FILENAME = "records.sqlite3"
+DEFAULT_FILENAME = "hotline.sqlite3"
 REFERENCE_PREFIX = "H"
 
 

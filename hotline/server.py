@@ -42,7 +42,7 @@ from hotline.protocol import (
     error_frame,
     parse_message,
 )
-from hotline.records import AsyncRecordStore, RecordError
+from hotline.records import DEFAULT_FILENAME, AsyncRecordStore, RecordError
 from hotline.routing import OperatorSeat, QueueFull, Switchboard
 from telephony import WavWriter, pcm_from_bytes
 
@@ -98,7 +98,7 @@ class HotlineServer:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         (self.data_dir / "recordings").mkdir(exist_ok=True)
         if self.store is None:
-            self.store = await AsyncRecordStore.open(self.data_dir / "hotline.sqlite3")
+            self.store = await AsyncRecordStore.open(self.data_dir / DEFAULT_FILENAME)
         if self.engines is None:
             loop = asyncio.get_running_loop()
             self.engines = await loop.run_in_executor(None, Engines, self.config)
@@ -394,10 +394,7 @@ class CallerSession:
         try:
             waiting = switchboard.enqueue(self.call_id, language)
         except QueueFull:
-            await self._say("busy", language)
-            await self.link.send_text({"type": "status", "state": "busy"})
-            await self._until_gone(self.playout.drained(), 30)
-            return "busy"
+            return await self._busy(language)
         try:
             seat, operator_language = None, None
             while seat is None:
@@ -417,9 +414,19 @@ class CallerSession:
                     return "completed" if self.hung_up.is_set() else "dropped"
                 if result is not None:
                     seat, operator_language = result
+                elif waiting.waiting_s() >= self.config.call.queue_timeout_s:
+                    switchboard.leave(waiting)
+                    return await self._busy(language)
         finally:
             switchboard.leave(waiting)
         return await self._connected(seat, operator_language)
+
+    async def _busy(self, language: str) -> str:
+        """No operator now (queue full or waited too long): say so; the call stays recorded."""
+        await self.link.send_text({"type": "status", "state": "busy"})
+        await self._say("busy", language)
+        await self._until_gone(self.playout.drained(), 30)
+        return "busy"
 
     async def _connected(self, seat: OperatorSeat, operator_language: str) -> str:
         operator: OperatorSession = seat.connection

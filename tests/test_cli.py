@@ -125,6 +125,7 @@ def test_records_list_show_and_export(tmp_path):
         store.finish_call(call.id)
     listed = hotline("records", "--data-dir", str(tmp_path), "list")
     assert call.reference in listed.stdout and "completed" in listed.stdout
+    assert re.search(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d", listed.stdout), listed.stdout
     shown = json.loads(
         hotline("records", "--data-dir", str(tmp_path), "show", call.reference).stdout
     )

@@ -485,3 +485,14 @@ async def test_same_language_parties_hear_each_other_directly_without_synthesize
     assert np.abs(heard).max() > 0.7 * np.abs(voice.astype(np.int32)).max(), "at full level"
     await caller.close()
     await operator.close()
+
+
+async def test_caller_waiting_past_the_queue_timeout_hears_the_busy_message(start_server):
+    server = await start_server(queue_timeout_s=1.0, queue_announce_s=0.5)
+    caller = CallerClient(url(server, "/call"), RATE)
+    ready = await caller.call("en")
+    await caller.wait_for(lambda m: m["type"] == "status" and m["state"] == "busy", timeout=30)
+    ended = await caller.wait_for(lambda m: m["type"] == "ended", timeout=30)
+    assert ended["status"] == "busy"
+    with records_of(server) as store:
+        assert store.get(ready["call_id"]).call.status == "busy"
