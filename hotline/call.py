@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 from asr import AsyncUtteranceStream, Final, Partial
 from hotline.engines import ASR_RATE, Engines
+from hotline.intake import RecordSuggester
 from hotline.playout import Playout
 from hotline.prompts import quick_reply
 from hotline.records import AsyncRecordStore
@@ -72,6 +73,7 @@ class Call:
         self._tasks: asyncio.TaskGroup | None = None
         self._partial_jobs: dict[str, asyncio.Task] = {}
         self._latest_partial: dict[str, str] = {}
+        self.suggester = RecordSuggester()
         self.same_language = caller.language == operator.language
         if self.same_language:
             caller.playout.under_gain_db = 0.0
@@ -299,6 +301,10 @@ class Call:
         if note:
             caption["note"] = note
         await other.send_text(caption)
+        if leg is self.caller:
+            suggestion = self.suggester.hear(text, translation)
+            if suggestion is not None:
+                await self.operator.send_text({"type": "record_suggestion", "fields": suggestion})
         if speak:
             await self._speak(
                 other,

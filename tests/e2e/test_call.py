@@ -396,6 +396,8 @@ async def test_captions_only_operator_gets_text_but_no_translated_speech(start_s
     await caller.type_text("The street light is broken.")
     caption = await operator.wait_for(lambda m: m["type"] == "caption" and m.get("final"))
     assert caption["text"] == "La luz de calle está rota."
+    suggestion = await operator.wait_for(lambda m: m["type"] == "record_suggestion")
+    assert suggestion["fields"] == {"kind": "complaint", "category": "street lighting"}
     await asyncio.sleep(1.0)
     assert operator.audio == b"" and not operator.of_type("say")
     await caller.close()
