@@ -19,6 +19,7 @@ from asr.base import (
     Word,
 )
 from asr.endpoint import Endpointer, EndpointEvent, SpeechEnd, SpeechStart
+from asr.process_engine import ProcessEngine
 from asr.registry import AsrRegistry
 from asr.sphinx_engine import PocketSphinxEngine
 from asr.stream import AsyncUtteranceStream, UtteranceStream, default_executor
@@ -37,6 +38,7 @@ __all__ = [
     "ModelNotFound",
     "Partial",
     "PocketSphinxEngine",
+    "ProcessEngine",
     "Recognizer",
     "SpeechEnd",
     "SpeechStart",

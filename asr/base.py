@@ -113,3 +113,6 @@ class AsrEngine(ABC):
     @abstractmethod
     def describe(self) -> dict[str, Any]:
         """What this engine can do here, for `hotline engines`."""
+
+    def close(self) -> None:  # noqa: B027 - optional hook, most engines hold only memory
+        """Free what the engine holds beyond memory (worker processes); default: nothing."""

@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from asr.base import AsrEngine, AsrError, LanguageNotSupported, normalize_language
+from asr.process_engine import ProcessEngine
 from asr.sphinx_engine import PocketSphinxEngine
 from asr.vosk_engine import VoskEngine
 
@@ -13,9 +14,7 @@ from asr.vosk_engine import VoskEngine
 class AsrRegistry:
     """The installed engines, most accurate first: Vosk where it has a model, then PocketSphinx."""
 
-    def __init__(
-        self, vosk: VoskEngine | None = None, sphinx: PocketSphinxEngine | None = None
-    ) -> None:
+    def __init__(self, vosk: VoskEngine | None = None, sphinx: AsrEngine | None = None) -> None:
         self.engines: list[AsrEngine] = [
             vosk if vosk is not None else VoskEngine(),
             sphinx if sphinx is not None else PocketSphinxEngine(),
@@ -56,9 +55,25 @@ class AsrRegistry:
     def describe(self) -> list[dict[str, Any]]:
         return [engine.describe() for engine in self.engines]
 
+    def close(self) -> None:
+        for engine in self.engines:
+            engine.close()
+
 
 def build_registry(
-    vosk_models: dict[str, str] | None = None, models_dir: Path | None = None
+    vosk_models: dict[str, str] | None = None,
+    models_dir: Path | None = None,
+    sphinx_processes: int = 0,
 ) -> AsrRegistry:
-    """The registry a server or command uses, from configuration values only."""
-    return AsrRegistry(vosk=VoskEngine(model_paths=vosk_models or None, models_dir=models_dir))
+    """The registry a server or command uses, from configuration values only.
+
+    ``sphinx_processes`` > 0 runs PocketSphinx decoders in that many worker processes:
+    PocketSphinx holds the GIL while it decodes, so in a server's threads it would stall
+    the event loop and every other stream.
+    """
+    sphinx: AsrEngine = PocketSphinxEngine()
+    if sphinx_processes > 0:
+        sphinx = ProcessEngine(PocketSphinxEngine, sphinx_processes)
+    return AsrRegistry(
+        vosk=VoskEngine(model_paths=vosk_models or None, models_dir=models_dir), sphinx=sphinx
+    )

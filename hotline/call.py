@@ -11,7 +11,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
-from asr import AsyncUtteranceStream, Final, Partial
+from asr import AsrError, AsyncUtteranceStream, Final, Partial
 from hotline.engines import ASR_RATE, Engines
 from hotline.intake import RecordSuggester
 from hotline.playout import Playout
@@ -165,7 +165,15 @@ class Call:
                 other.playout.under(voice_across.process(pcm))
             if leg.stream is None or leg.to_asr is None:
                 continue
-            events = await leg.stream.feed(leg.to_asr.process(pcm).tobytes())
+            try:
+                events = await leg.stream.feed(leg.to_asr.process(pcm).tobytes())
+            except AsrError as exc:
+                log.error("call=%s leg=%s recognition stopped: %s", self.call_id, leg.role, exc)
+                leg.stream = None
+                await self.other(leg).send_text(
+                    {"type": "notice", "text": f"speech recognition stopped for the {leg.role}"}
+                )
+                continue
             for event in events:
                 await self._recognized(leg, event)
         if leg.stream is not None:

@@ -27,6 +27,7 @@ class AsrConfig:
     trailing_silence_ms: int = 300
     partial_interval_s: float = 0.25
     asr_endpoint_language: str = "ko"
+    sphinx_processes: int = -1
 
 
 @dataclass(slots=True)

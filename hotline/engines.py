@@ -36,9 +36,11 @@ class Engines:
         cpus = os.cpu_count() or 2
         self.asr_pool = ThreadPoolExecutor(max_workers=max(2, cpus), thread_name_prefix="asr")
         self.translate_pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="mt")
+        processes = config.asr.sphinx_processes
         self.asr: AsrRegistry = build_registry(
             vosk_models=config.asr.vosk_models,
             models_dir=Path(config.asr.models_dir) if config.asr.models_dir else None,
+            sphinx_processes=cpus if processes < 0 else processes,
         )
         self.router = build_router(
             neural_models=config.translate.neural_models, apertium=config.translate.apertium
@@ -105,5 +107,6 @@ class Engines:
     def close(self) -> None:
         self.tts.close()
         self.router.close()
+        self.asr.close()
         self.asr_pool.shutdown(wait=False, cancel_futures=True)
         self.translate_pool.shutdown(wait=False, cancel_futures=True)
