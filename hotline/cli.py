@@ -166,6 +166,49 @@ def _cmd_records(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_operators(args: argparse.Namespace) -> int:
+    from hotline.accounts import AccountError, AccountStore, accounts_path
+
+    config = _load_config(args)
+    path = accounts_path(config.data_path)
+    if args.action == "list":
+        if not path.exists():
+            print(f"hotline: no operator accounts yet (sign-in is open): {path}", file=sys.stderr)
+            return 0
+        with AccountStore(path) as store:
+            for account in store.list():
+                print(
+                    f"{account.name:20} {','.join(account.languages):12} "
+                    f"{account.created.isoformat(timespec='seconds'):25} {account.display_name}"
+                )
+        return 0
+    if args.password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        import getpass
+
+        password = getpass.getpass(f"password for {args.name}: ")
+        if getpass.getpass("again: ") != password:
+            print("hotline: the passwords differ", file=sys.stderr)
+            return 2
+    try:
+        with AccountStore(path) as store:
+            account = store.add(
+                args.name, password, args.languages.split(","), display_name=args.display_name
+            )
+    except AccountError as exc:
+        print(f"hotline: error: {exc}", file=sys.stderr)
+        return 2
+    print(f"operator {account.name} ({','.join(account.languages)}) added to {path}")
+    return 0
+
+
+def _cmd_softphone(args: argparse.Namespace) -> int:
+    from hotline.softphone import main as softphone_main
+
+    return softphone_main(args)
+
+
 def _cmd_bench(args: argparse.Namespace) -> int:
     from hotline import bench
 
@@ -240,6 +283,28 @@ def build_parser() -> argparse.ArgumentParser:
     r = rsub.add_parser("export")
     r.add_argument("--format", choices=["json", "csv"], default="json")
     p.set_defaults(func=_cmd_records)
+
+    p = sub.add_parser("operators", help="operator accounts for the console sign-in")
+    p.add_argument("--config")
+    p.add_argument("--data-dir")
+    osub = p.add_subparsers(dest="action", required=True)
+    o = osub.add_parser("add", help="create an account (password prompted, or from stdin)")
+    o.add_argument("name")
+    o.add_argument("--languages", required=True, help="comma-separated, e.g. es,en")
+    o.add_argument("--display-name")
+    o.add_argument(
+        "--password-stdin",
+        action="store_true",
+        help="read the password from the first line of stdin",
+    )
+    osub.add_parser("list", help="the accounts (never the passwords)")
+    p.set_defaults(func=_cmd_operators)
+
+    p = sub.add_parser("softphone", help="a caller or operator on this machine's sound devices")
+    from hotline.softphone import add_arguments as add_softphone_arguments
+
+    add_softphone_arguments(p)
+    p.set_defaults(func=_cmd_softphone)
 
     p = sub.add_parser("bench", help="benchmarks (timings are reported here, never asserted)")
     from hotline.bench import add_arguments

@@ -52,6 +52,7 @@ class ErrorCode(StrEnum):
     UNSUPPORTED_VERSION = "unsupported_version"
     UNSUPPORTED_LANGUAGE = "unsupported_language"
     NO_CALL = "no_call"
+    BAD_CREDENTIALS = "bad_credentials"
     INTERNAL = "internal"
 
 
@@ -232,7 +233,8 @@ def _hello(obj: dict[str, Any], role: str) -> Hello:
             )
         if not hello.languages and hello.language:
             hello.languages = [hello.language]
-        if not hello.languages:
+        if not hello.languages and hello.password is None:
+            # With a password the languages may come from the operator's account.
             raise ProtocolError(
                 ErrorCode.BAD_MESSAGE, "an operator hello needs 'languages'", fatal=True
             )

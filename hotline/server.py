@@ -11,7 +11,6 @@ import contextlib
 import json
 import logging
 from collections.abc import Awaitable, Callable
-from http import HTTPStatus
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +18,8 @@ import websockets
 from websockets.asyncio.server import ServerConnection
 from websockets.exceptions import ConnectionClosed
 
+from hotline import web
+from hotline.accounts import AccountError, check_sign_in
 from hotline.call import Call, Leg
 from hotline.config import Config
 from hotline.engines import Engines
@@ -133,20 +134,10 @@ class HotlineServer:
     # --- HTTP -------------------------------------------------------------------------
 
     def _http(self, connection: ServerConnection, request: Any) -> Any:
-        path = request.path.split("?", 1)[0]
-        if path in ("/call", "/operator", "/asr"):
+        """Websocket paths go on to the handshake; everything else is a page (hotline.web)."""
+        if request.path.split("?", 1)[0] in ("/call", "/operator", "/asr"):
             return None
-        if path == "/healthz":
-            body = {
-                "status": "ok",
-                "protocol": PROTOCOL_VERSION,
-                "operators": len(self.switchboard.seats) if self.switchboard else 0,
-                "waiting": len(self.switchboard.waiting) if self.switchboard else 0,
-            }
-            response = connection.respond(HTTPStatus.OK, json.dumps(body) + "\n")
-            response.headers["Content-Type"] = "application/json"
-            return response
-        return connection.respond(HTTPStatus.NOT_FOUND, f"no such page: {path}\n")
+        return web.respond(self, connection, request)
 
     async def _connection(self, ws: ServerConnection) -> None:
         path = ws.request.path.split("?", 1)[0]
@@ -512,6 +503,7 @@ class OperatorSession:
         self.ws = ws
         self.link = Link(ws)
         self.call: Call | None = None
+        self.display_name: str | None = None
         self._queue_push: asyncio.Task | None = None
 
     async def run(self) -> None:
@@ -521,8 +513,11 @@ class OperatorSession:
         self.hello = hello
         self.captions_only = hello.captions_only
         self.hear_original = hello.hear_original
+        languages = await self._sign_in(hello)
+        if languages is None:
+            return
         switchboard = self.server.switchboard
-        seat = OperatorSeat(hello.name, hello.languages, auto_accept=hello.auto_accept)
+        seat = OperatorSeat(hello.name, languages, auto_accept=hello.auto_accept)
         seat.connection = self
         seat.on_queue_change = self._queue_changed
         try:
@@ -536,6 +531,7 @@ class OperatorSession:
                 "type": "ready",
                 "protocol": PROTOCOL_VERSION,
                 "operator": seat.name,
+                "display_name": self.display_name or seat.name,
                 "languages": seat.languages,
             }
         )
@@ -546,6 +542,43 @@ class OperatorSession:
             switchboard.sign_out(seat)
             if self.call is not None:
                 self.call.end("dropped")
+
+    async def _sign_in(self, hello: Hello) -> list[str] | None:
+        """The seat's languages, or None after a fatal error. Once the data folder holds
+        operator accounts, the name and password must match one, and the languages come from
+        the account (narrowed to those the hello names, if it names any); with no accounts,
+        sign-in stays open and the hello's languages are used."""
+        loop = asyncio.get_running_loop()
+        try:
+            account = await loop.run_in_executor(
+                None, check_sign_in, self.server.data_dir, hello.name, hello.password
+            )
+        except AccountError as exc:
+            log.info("operator sign-in refused for %r: %s", hello.name, exc)
+            await self.link.error(ProtocolError(ErrorCode.BAD_CREDENTIALS, str(exc), fatal=True))
+            return None
+        if account is None:
+            if not hello.languages:
+                await self.link.error(
+                    ProtocolError(
+                        ErrorCode.BAD_MESSAGE, "an operator hello needs 'languages'", fatal=True
+                    )
+                )
+                return None
+            return hello.languages
+        languages = [lang for lang in hello.languages if lang in account.languages]
+        if hello.languages and not languages:
+            await self.link.error(
+                ProtocolError(
+                    ErrorCode.BAD_MESSAGE,
+                    f"operator {account.name!r} works in {', '.join(account.languages)}, "
+                    f"not {', '.join(hello.languages)}",
+                    fatal=True,
+                )
+            )
+            return None
+        self.display_name = account.display_name
+        return languages or account.languages
 
     def _queue_changed(self) -> None:
         if self._queue_push is None or self._queue_push.done():
