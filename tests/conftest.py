@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import shutil
 import subprocess
 import wave
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import numpy as np
 import pytest
+import pytest_asyncio
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_SPEECH = REPO.parent / "shared" / "data" / "speech"
@@ -65,3 +69,44 @@ def make_speech():
 
 def silence(seconds: float, rate: int = 16000) -> np.ndarray:
     return np.zeros(int(seconds * rate), dtype=np.int16)
+
+
+# --- a real call server on a loopback port, engines loaded once per session ---------
+
+
+@pytest.fixture(scope="session")
+def engines():
+    from hotline.config import load_config
+    from hotline.engines import Engines
+
+    loaded = Engines(load_config())
+    asyncio.run(loaded.warm_up())
+    yield loaded
+    loaded.close()
+
+
+@pytest_asyncio.fixture
+async def start_server(engines, tmp_path) -> AsyncIterator:
+    """Factory: ``await start_server(**config_overrides)`` → a running HotlineServer."""
+    servers: list = []
+
+    from hotline.config import load_config
+    from hotline.server import HotlineServer
+
+    async def start(**call_settings):
+        config = load_config(port=0, data_dir=str(tmp_path / f"data{len(servers)}"))
+        for key, value in call_settings.items():
+            setattr(config.call, key, value)
+        server = HotlineServer(config, engines=engines)
+        await server.start()
+        servers.append(server)
+        return server
+
+    yield start
+    for server in servers:
+        with contextlib.suppress(Exception):
+            await server.stop()
+
+
+def url(server, path: str) -> str:
+    return f"ws://127.0.0.1:{server.port}{path}"

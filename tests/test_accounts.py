@@ -18,7 +18,7 @@ from hotline.accounts import (
     verify_password,
 )
 from hotline.client import OperatorClient
-from tests.e2e.conftest import engines, start_server, url  # noqa: F401  (fixtures)
+from tests.conftest import url
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 

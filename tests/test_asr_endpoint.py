@@ -349,6 +349,44 @@ def test_partials_are_recomputed_once_per_interval_and_repeated_between(
         engine.release(inner)
 
 
+class RecordingRecognizer(CountingRecognizer):
+    """A real recognizer that keeps the bytes it was given."""
+
+    def __init__(self, inner) -> None:
+        super().__init__(inner)
+        self.fed: list[bytes] = []
+
+    def accept(self, pcm: bytes) -> bool:
+        self.fed.append(pcm)
+        return super().accept(pcm)
+
+
+@pytest.mark.parametrize("client_rate", [16000, 8000])
+def test_audio_at_the_decode_rate_reaches_the_recognizer_unchanged(
+    client_rate, korean_speech_16k, korean_speech_8k
+):
+    from asr import AsrRegistry
+
+    speech = korean_speech_16k if client_rate == 16000 else korean_speech_8k
+    data = pcm_to_bytes(speech[: client_rate // 2])
+    step = client_rate // 10 * 2
+    engine = AsrRegistry().engine_for("ko")
+    inner = engine.recognizer("ko", 16000)
+    try:
+        recognizer = RecordingRecognizer(inner)
+        stream = VoskStream(recognizer, client_rate, words=True)
+        replies = [stream.feed(data[i : i + step]) for i in range(0, len(data), step)]
+        stream.finish()
+        fed = b"".join(recognizer.fed)
+        if client_rate == 16000:
+            assert fed == data
+        else:
+            assert fed != data[: len(fed)] and len(fed) == 2 * len(data)
+        assert len(replies) == 5
+    finally:
+        engine.release(inner)
+
+
 @pytest.mark.parametrize(
     ("frame", "event"),
     [

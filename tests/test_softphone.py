@@ -16,8 +16,7 @@ import pytest
 from hotline.client import CallerClient, OperatorClient
 from hotline.records import RecordStore
 from telephony import read_wav, rms_dbfs, write_wav
-from tests.conftest import silence
-from tests.e2e import conftest as e2e
+from tests.conftest import silence, url
 from tests.pulse import PulseUnavailable, start_pulse
 
 try:
@@ -25,9 +24,6 @@ try:
 except OSError as exc:  # sounddevice without the PortAudio library
     pytest.skip(f"sounddevice cannot load PortAudio: {exc}", allow_module_level=True)
 
-engines = e2e.engines  # the real call server of the end-to-end tests, with its engines
-start_server = e2e.start_server
-url = e2e.url
 RATE = 16000
 SOFTPHONE = [sys.executable, "-m", "hotline.softphone"]
 

@@ -13,8 +13,7 @@ import websockets
 from hotline.client import CallerClient, OperatorClient, stream_pcm
 from hotline.records import RecordStore
 from telephony import read_wav
-from tests.conftest import silence
-from tests.e2e.conftest import url
+from tests.conftest import silence, url
 
 RATE = 16000
 
