@@ -8,6 +8,7 @@ not need this: its decoder releases the GIL, so threads already run it in parall
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import logging
 import multiprocessing
@@ -47,6 +48,8 @@ def _serve(conn: Connection, factory: Callable[[], AsrEngine]) -> None:
                 result = None
             elif op == "pid":
                 result = os.getpid()
+            elif op == "describe":
+                result = engine.describe()
             elif op in _RECOGNIZER_OPS:
                 result = getattr(recognizers[args[0]], op)(*args[1:])
             else:
@@ -175,7 +178,16 @@ class ProcessEngine(AsrEngine):
         return [w.process.pid for w in self._workers if w.alive]
 
     def describe(self) -> dict[str, Any]:
-        return {**self._describe, "processes": self.processes}
+        """The engine as the workers see it; pool figures are summed over the workers."""
+        described = {**self._describe, "processes": self.processes}
+        pools = []
+        for worker in list(self._workers):
+            if worker.alive:
+                with contextlib.suppress(AsrError):
+                    pools.append(worker.call("describe").get("pool", {}))
+        if pools:
+            described["pool"] = {k: sum(p.get(k, 0) for p in pools) for k in pools[0]}
+        return described
 
     def close(self) -> None:
         with self._lock:
