@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import sys
 import uuid
 from collections.abc import Callable
 from concurrent.futures import Future
@@ -96,21 +97,31 @@ class VoskStream:
         self.recognizer = recognizer
         self.words = words
         self._resampler = StreamResampler(client_rate, recognizer.sample_rate)
+        # Wire bytes go to the recognizer as they are when no conversion is needed.
+        self._pass_through = client_rate == recognizer.sample_rate and sys.byteorder == "little"
         self._partial_every = max(0, round(partial_interval_s * recognizer.sample_rate))
         self._fed = 0
         self._last_partial_at = 0
-        self._last_partial = ""
+        self._last_partial = wire.PartialReply("")
 
     def feed(self, data: bytes) -> wire.FinalReply | wire.PartialReply:
-        pcm = self._resampler.process(pcm_from_bytes(data))
-        if pcm.size and self.recognizer.accept(pcm_to_bytes(pcm)):
-            self._fed += pcm.size
+        """Decode one chunk; between recomputations the same PartialReply object is returned,
+        so the session can reuse its serialized text."""
+        if self._pass_through:
+            pcm, samples = data, len(data) // 2
+        else:
+            converted = self._resampler.process(pcm_from_bytes(data))
+            pcm, samples = pcm_to_bytes(converted), converted.size
+        endpoint = bool(samples) and self.recognizer.accept(pcm)
+        self._fed += samples
+        if endpoint:
             return self._final(self.recognizer.result())
-        self._fed += pcm.size
         if self._fed - self._last_partial_at >= self._partial_every:
             self._last_partial_at = self._fed
-            self._last_partial = self.recognizer.partial()
-        return wire.PartialReply(self._last_partial)
+            text = self.recognizer.partial()
+            if text != self._last_partial.text:
+                self._last_partial = wire.PartialReply(text)
+        return self._last_partial
 
     def finish(self) -> wire.FinalReply:
         """The final of everything not yet finalized, including the resampler's held-back tail."""
@@ -127,7 +138,7 @@ class VoskStream:
         return self._final(rest)
 
     def _final(self, final: Final) -> wire.FinalReply:
-        self._last_partial = ""
+        self._last_partial = wire.PartialReply("")
         self._last_partial_at = self._fed
         return wire.FinalReply(final.text, tuple(final.words) if self.words else None)
 
@@ -150,6 +161,8 @@ class VoskSession:
         self.stream: VoskStream | None = None
         self._engine: AsrEngine | None = None
         self._pending: Future | None = None
+        self._last_reply: wire.Reply | None = None
+        self._last_text = ""
 
     async def run(self) -> None:
         log.info("asr session=%s opened from %s", self.id, _peer(self.ws))
@@ -166,7 +179,7 @@ class VoskSession:
                         return
                     continue
                 if reply is not None:
-                    await self.ws.send(wire.serialize(reply))
+                    await self.ws.send(self._serialized(reply))
                 if isinstance(event, wire.Eof):
                     await self.ws.close(wire.CloseCode.NORMAL)
                     return
@@ -193,6 +206,12 @@ class VoskSession:
                     return wire.FinalReply("", () if self.settings.words else None)
                 return await self._decode(self.stream.finish)
         raise TypeError(f"unhandled vosk protocol event {event!r}")
+
+    def _serialized(self, reply: wire.Reply) -> str:
+        """The reply's JSON; a repeated partial (the same object) is not serialized again."""
+        if reply is not self._last_reply:
+            self._last_reply, self._last_text = reply, wire.serialize(reply)
+        return self._last_text
 
     def _engine_for(self, language: str) -> AsrEngine:
         try:

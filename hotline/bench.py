@@ -1158,10 +1158,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="step 1, 2, 4, ... up to M calls and report the most that keep up with real time",
     )
     p.add_argument("--json", metavar="PATH", help="also write the results as JSON")
+    from hotline import bench_asr
+
+    bench_asr.add_arguments(sub)
 
 
 def main(args: argparse.Namespace) -> int:
     try:
+        if args.bench == "asr-peer":
+            from hotline import bench_asr
+
+            return bench_asr.main(args)
         if args.bench == "engines":
             if args.seconds <= 0:
                 raise BenchError("--seconds must be positive")
