@@ -18,7 +18,7 @@ class RecognizerPool(Generic[R]):
     """Idle recognizers per key; each is reset on release and dropped after `max_uses` loans,
     because engines grow their caches (and memory) with use."""
 
-    def __init__(self, max_uses: int = 50, max_idle: int = 8) -> None:
+    def __init__(self, max_uses: int = 50, max_idle: int = 16) -> None:
         self.max_uses = max_uses
         self.max_idle = max_idle
         self._idle: dict[Hashable, list[tuple[R, int]]] = {}

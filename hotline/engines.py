@@ -87,8 +87,10 @@ class Engines:
         return await self.tts.synthesize_async(text, language, sample_rate)
 
     async def warm_up(self) -> None:
-        """Load models, start workers and settle each recognizer on real speech before the
-        first call: a fresh recognizer is slow, and PocketSphinx's normalisation needs speech."""
+        """Load models, start workers and settle recognizers on real speech before the first
+        call: a fresh recognizer is slow, and PocketSphinx's normalisation needs speech. The
+        ``/asr`` language gets one warm recognizer per concurrent stream a core can carry."""
+        cpus = os.cpu_count() or 2
         for language in self.asr_languages():
             try:
                 speech = await self.speak(
@@ -96,13 +98,19 @@ class Engines:
                 )
             except Exception:
                 speech = np.zeros(ASR_RATE, dtype=np.int16)
-            stream = self.open_stream(language)
+            count = 3 * cpus if language == self.config.asr.asr_endpoint_language else 1
+            streams = [self.open_stream(language) for _ in range(count)]
             try:
-                for i in range(0, len(speech), ASR_RATE // 10):
-                    await stream.feed(speech[i : i + ASR_RATE // 10].tobytes())
-                await stream.close()
+                await asyncio.gather(*(self._settle(stream, speech) for stream in streams))
             finally:
-                self.release_stream(language, stream)
+                for stream in streams:
+                    self.release_stream(language, stream)
+
+    @staticmethod
+    async def _settle(stream: AsyncUtteranceStream, speech: np.ndarray) -> None:
+        for i in range(0, len(speech), ASR_RATE // 10):
+            await stream.feed(speech[i : i + ASR_RATE // 10].tobytes())
+        await stream.close()
 
     def close(self) -> None:
         self.tts.close()
