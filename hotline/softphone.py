@@ -53,6 +53,7 @@ AUDIO_TICK_S = 0.02
 LIVE_REDRAW_S = 0.1
 QUIET_FLUSH_S = 0.15
 QUEUED_LINES = 32
+PASSWORD_VARIABLE = "HOTLINE_OPERATOR_PASSWORD"
 
 CALLER_HELP = "type text to send it; /hangup ends the call; a digit answers the language menu"
 OPERATOR_HELP = (
@@ -105,7 +106,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="LANG",
         help="operator: the languages you speak (space- or comma-separated)",
     )
-    parser.add_argument("--name", default="operator", help="operator: your name")
+    parser.add_argument(
+        "--name",
+        default="operator",
+        help=f"operator: your account name (its password is read from ${PASSWORD_VARIABLE})",
+    )
     parser.add_argument("--list-devices", action="store_true", help="list sound devices and exit")
     parser.add_argument("--input", metavar="DEVICE", help="microphone: number or name")
     parser.add_argument("--output", metavar="DEVICE", help="speaker: number or name")
@@ -157,8 +162,11 @@ def settings_from_args(args: argparse.Namespace) -> SoftphoneSettings:
     if args.role is None:
         raise ValueError("--role caller|operator is required")
     languages = [lang for item in args.languages for lang in item.replace(",", " ").split()]
-    if args.role == "operator" and not languages:
-        raise ValueError("an operator needs --languages (for example --languages es en)")
+    if args.role == "operator" and not languages and not os.environ.get(PASSWORD_VARIABLE):
+        raise ValueError(
+            "an operator needs --languages (for example --languages es en), or an account"
+            f" password in ${PASSWORD_VARIABLE} (the account's languages are used)"
+        )
     if args.device_rate is not None and args.device_rate <= 0:
         raise ValueError(f"--device-rate must be positive, got {args.device_rate}")
     return SoftphoneSettings(
@@ -396,12 +404,14 @@ class Softphone:
             coro = self.client.call(s.language)
         else:
             assert isinstance(self.client, OperatorClient)
+            password = os.environ.get(PASSWORD_VARIABLE)
             coro = self.client.sign_in(
                 s.name,
                 s.languages,
                 auto_accept=s.auto_accept,
                 captions_only=s.captions_only,
                 hear_original=s.hear_original,
+                **({"password": password} if password else {}),
             )
         return await asyncio.wait_for(coro, CONNECT_TIMEOUT_S)
 

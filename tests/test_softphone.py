@@ -388,3 +388,17 @@ def test_unreachable_server_and_bad_options_are_reported_clearly(pulse):
     assert "no input device matches 'nope'; see --list-devices" in no_card.stderr
     no_languages = subprocess.run([*SOFTPHONE, "--role", "operator"], **run)
     assert no_languages.returncode == 2 and "needs --languages" in no_languages.stderr
+
+
+def test_operator_with_an_account_password_needs_no_languages(monkeypatch):
+    import argparse
+
+    from hotline.softphone import PASSWORD_VARIABLE, add_arguments, settings_from_args
+
+    parser = argparse.ArgumentParser()
+    add_arguments(parser)
+    args = parser.parse_args(["--role", "operator", "--name", "ana"])
+    with pytest.raises(ValueError, match="needs --languages"):
+        settings_from_args(args)
+    monkeypatch.setenv(PASSWORD_VARIABLE, "correct horse battery")
+    assert settings_from_args(args).languages == []
