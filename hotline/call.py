@@ -7,6 +7,7 @@ hangs up it cancels them all and the record is closed.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -104,7 +105,7 @@ class Call:
         loop = asyncio.get_running_loop()
         for leg in (self.caller, self.operator):
             self._open_recognizer(leg)
-        spoken: dict[str, asyncio.Queue] = {
+        spoken: dict[str, asyncio.Queue[dict | None]] = {
             "caller": asyncio.Queue(SPOKEN_QUEUE),
             "operator": asyncio.Queue(SPOKEN_QUEUE),
         }
@@ -125,7 +126,13 @@ class Call:
                         leg.audio_in.put_nowait(None)
                     except asyncio.QueueFull:
                         pass
+                # Let recognition flush the utterance in progress, then let the relays
+                # record what is already queued: nothing recognized is lost at hang-up.
                 await asyncio.wait(workers[1:3], timeout=2.0)
+                for queue in spoken.values():
+                    with contextlib.suppress(asyncio.QueueFull):
+                        queue.put_nowait(None)
+                await asyncio.wait(workers[3:], timeout=3.0)
                 for task in workers:
                     task.cancel()
                 for task in self._partial_jobs.values():
@@ -239,8 +246,7 @@ class Call:
     async def _relay(self, leg: Leg) -> None:
         """Final utterances of one speaker, in order: record, translate, caption, speak."""
         queue = self._spoken[leg.role]
-        while True:
-            item = await queue.get()
+        while (item := await queue.get()) is not None:
             await self.say_across(
                 leg,
                 item["text"],

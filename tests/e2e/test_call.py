@@ -497,3 +497,21 @@ async def test_caller_waiting_past_the_queue_timeout_hears_the_busy_message(star
     assert ended["status"] == "busy"
     with records_of(server) as store:
         assert store.get(ready["call_id"]).call.status == "busy"
+
+
+async def test_words_spoken_right_before_hang_up_are_still_recorded(start_server, make_speech):
+    server = await start_server()
+    operator = await operator_signed_in(server, "ana", ["es"])
+    caller = CallerClient(url(server, "/call"), RATE)
+    ready = await caller.call("en")
+    await caller.connected()
+    speech = make_speech("There is a lot of noise at night.", "en")
+    audible = np.flatnonzero(np.abs(speech) > 300)
+    await stream_pcm(caller, speech[: audible[-1] + 1], speed=2.0)  # no trailing silence
+    await caller.hangup()
+    assert (await caller.wait_for(lambda m: m["type"] == "ended"))["status"] == "completed"
+    await operator.close()
+    with records_of(server) as store:
+        utterances = store.get(ready["call_id"]).utterances
+    assert [u.speaker for u in utterances] == ["caller"]
+    assert utterances[0].original and utterances[0].translation_language == "es"
