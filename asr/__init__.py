@@ -18,7 +18,7 @@ from asr.base import (
     Recognizer,
     Word,
 )
-from asr.endpoint import Endpointer, EndpointEvent, SpeechEnd, SpeechStart
+from asr.endpoint import Endpointer, EndpointEvent, SpeechEnd, SpeechPause, SpeechStart
 from asr.process_engine import ProcessEngine
 from asr.registry import AsrRegistry
 from asr.sphinx_engine import PocketSphinxEngine
@@ -41,6 +41,7 @@ __all__ = [
     "ProcessEngine",
     "Recognizer",
     "SpeechEnd",
+    "SpeechPause",
     "SpeechStart",
     "UtteranceStream",
     "VoskEngine",

@@ -24,7 +24,15 @@ class SpeechEnd:
     at: float
 
 
-EndpointEvent: TypeAlias = SpeechStart | SpeechEnd
+@dataclass(slots=True)
+class SpeechPause:
+    """Speech has been silent since `at` for pause_ms: perhaps its end. SpeechEnd confirms it
+    (with the same `at`) unless speech resumes first; a recognizer can finish early on it."""
+
+    at: float
+
+
+EndpointEvent: TypeAlias = SpeechStart | SpeechPause | SpeechEnd
 
 _SILENT_DBFS = -100.0
 
@@ -36,7 +44,8 @@ class Endpointer:
     a new steady noise within that window while the pauses inside speech keep it down. A frame is
     voiced when it is above max(floor + margin_db, threshold_dbfs). Speech starts after
     min_speech_ms of voiced frames (gaps up to hangover_ms allowed) and ends after
-    trailing_silence_ms without a voiced frame.
+    trailing_silence_ms without a voiced frame. With pause_ms (shorter than the trailing
+    silence), each silence inside speech that lasts pause_ms is also reported, once.
     """
 
     def __init__(
@@ -49,6 +58,7 @@ class Endpointer:
         threshold_dbfs: float = -45.0,
         hangover_ms: int = 60,
         floor_window_s: float = 3.0,
+        pause_ms: int | None = None,
     ) -> None:
         self.sample_rate = sample_rate
         self.frame_samples = max(1, sample_rate * frame_ms // 1000)
@@ -59,6 +69,14 @@ class Endpointer:
         self.margin_db = margin_db
         self.threshold_dbfs = threshold_dbfs
         self.floor_window_frames = max(1, round(floor_window_s / self.frame_s))
+        pause_frames = (
+            None if pause_ms is None else max(1, math.ceil(pause_ms / 1000 / self.frame_s))
+        )
+        self.pause_frames = (
+            pause_frames
+            if pause_frames is not None and pause_frames < self.trailing_frames
+            else None
+        )
         self.reset()
 
     def reset(self) -> None:
@@ -71,6 +89,7 @@ class Endpointer:
         self._onset_frame = 0
         self._gap = 0
         self._last_voiced_frame = 0
+        self._paused = False
 
     def push(self, pcm: bytes) -> list[EndpointEvent]:
         """Consume PCM16 mono bytes of any length; events come in stream order."""
@@ -102,11 +121,17 @@ class Endpointer:
         voiced = level > max(self.noise_floor_dbfs + self.margin_db, self.threshold_dbfs)
         if voiced:
             self._last_voiced_frame = self._frames
+            self._paused = False
         if self.in_speech:
-            if self._frames - self._last_voiced_frame >= self.trailing_frames:
+            silent = self._frames - self._last_voiced_frame
+            if silent >= self.trailing_frames:
                 self.in_speech = False
                 self._voiced_run = 0
+                self._paused = False
                 return SpeechEnd((self._last_voiced_frame + 1) * self.frame_s)
+            if self.pause_frames is not None and not self._paused and silent >= self.pause_frames:
+                self._paused = True
+                return SpeechPause((self._last_voiced_frame + 1) * self.frame_s)
             return None
         if voiced:
             if self._voiced_run == 0:

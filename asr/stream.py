@@ -9,8 +9,8 @@ from collections.abc import Callable
 from concurrent.futures import Executor, ThreadPoolExecutor
 from typing import TypeVar
 
-from asr.base import AsrError, AsrEvent, Final, Partial, Recognizer
-from asr.endpoint import Endpointer, SpeechEnd
+from asr.base import AsrError, AsrEvent, Final, Partial, Recognizer, Word
+from asr.endpoint import Endpointer, SpeechEnd, SpeechPause, SpeechStart
 
 T = TypeVar("T")
 
@@ -35,6 +35,16 @@ class UtteranceStream:
     Partials are asked for at most once per `partial_interval_s` of audio (each costs decode
     time) and emitted only when the text changed. A Final comes when the engine endpoints or
     when the endpointer reports the end of speech, whichever is first; empty finals are dropped.
+
+    When the endpointer also reports pauses, the recognizer finishes at the pause and the
+    result is held: a recognizer's finish (PocketSphinx's second pass) then runs while the
+    trailing silence is still being waited for, instead of after it. If speech resumes, the
+    held text is joined to what follows, in partials and in the final.
+
+    With `gate_preroll_s` (and an endpointer), the recognizer hears only speech: between a
+    SpeechEnd and the next SpeechStart audio is not decoded, and at each SpeechStart the last
+    `gate_preroll_s` of skipped audio is decoded first. Silence costs no decoding; Final times
+    stay on the stream clock.
     """
 
     def __init__(
@@ -42,6 +52,7 @@ class UtteranceStream:
         recognizer: Recognizer,
         endpointer: Endpointer | None = None,
         partial_interval_s: float = 0.25,
+        gate_preroll_s: float | None = None,
     ) -> None:
         if endpointer is not None and endpointer.sample_rate != recognizer.sample_rate:
             raise ValueError(
@@ -53,9 +64,16 @@ class UtteranceStream:
         self.sample_rate = recognizer.sample_rate
         self._partial_every = max(1, round(partial_interval_s * self.sample_rate))
         self._fed = 0
+        self._decoded = 0
         self._last_partial_at = 0
         self._last_partial = ""
+        self._held: Final | None = None
         self._closed = False
+        gated = endpointer is not None and gate_preroll_s is not None
+        self._preroll_bytes = round((gate_preroll_s or 0) * self.sample_rate) * 2
+        self._preroll = bytearray()
+        self._listening = not gated
+        self._offset_s = 0.0
         recognizer.reset()
 
     @property
@@ -72,14 +90,41 @@ class UtteranceStream:
         cursor = 0
         chunk_start = self._fed
         for event in self.endpointer.push(pcm) if self.endpointer is not None else []:
-            if isinstance(event, SpeechEnd):
-                split = round(event.at * self.sample_rate) - chunk_start
-                split = min(max(split * 2, cursor), len(pcm))
-                events += self._decode(pcm[cursor:split])
-                cursor = split
+            split = round(event.at * self.sample_rate) - chunk_start
+            split = min(max(split * 2, cursor), len(pcm))
+            if isinstance(event, SpeechStart):
+                if not self._listening:
+                    self._preroll += pcm[cursor:split]
+                    cursor = split
+                    events += self._listen(chunk_start + split // 2)
+                continue
+            events += self._pass(pcm[cursor:split])
+            cursor = split
+            if isinstance(event, SpeechPause):
+                self._hold(self.recognizer.finish())
+            elif isinstance(event, SpeechEnd):
                 events += self._final(self.recognizer.finish())
-        events += self._decode(pcm[cursor:])
+                if self._preroll_bytes:
+                    self._listening = False
+        events += self._pass(pcm[cursor:])
+        self._fed += len(pcm) // 2
         return events
+
+    def _pass(self, pcm: bytes) -> list[AsrEvent]:
+        """Decode while listening; otherwise keep the tail as pre-roll for the next speech."""
+        if self._listening:
+            return self._decode(pcm)
+        self._preroll += pcm
+        del self._preroll[: max(0, len(self._preroll) - self._preroll_bytes)]
+        return []
+
+    def _listen(self, now: int) -> list[AsrEvent]:
+        """Speech started: decode the pre-roll ending at stream sample `now`, then go on."""
+        del self._preroll[: max(0, len(self._preroll) - self._preroll_bytes)]
+        preroll, self._preroll = bytes(self._preroll), bytearray()
+        self._listening = True
+        self._offset_s = (now - len(preroll) // 2 - self._decoded) / self.sample_rate
+        return self._decode(preroll)
 
     def close(self) -> list[AsrEvent]:
         """Finish the utterance in progress, if any; the stream takes no more audio."""
@@ -92,21 +137,48 @@ class UtteranceStream:
         if not pcm:
             return []
         endpoint = self.recognizer.accept(pcm)
-        self._fed += len(pcm) // 2
+        self._decoded += len(pcm) // 2
         if endpoint:
             return self._final(self.recognizer.result())
-        if self._fed - self._last_partial_at < self._partial_every:
+        if self._decoded - self._last_partial_at < self._partial_every:
             return []
-        self._last_partial_at = self._fed
+        self._last_partial_at = self._decoded
         text = self.recognizer.partial()
+        if text and self._held is not None:
+            text = f"{self._held.text} {text}"
         if not text or text == self._last_partial:
             return []
         self._last_partial = text
         return [Partial(text)]
 
+    def _hold(self, final: Final) -> None:
+        self._held = _joined(self._held, _shifted(final, self._offset_s))
+
     def _final(self, final: Final) -> list[AsrEvent]:
         self._last_partial = ""
-        return [final] if final.text.strip() else []
+        whole, self._held = _joined(self._held, _shifted(final, self._offset_s)), None
+        return [whole] if whole.text.strip() else []
+
+
+def _shifted(final: Final, seconds: float) -> Final:
+    """A final from the recognizer's clock onto the stream's (they differ by skipped audio)."""
+    if not seconds:
+        return final
+    words = [Word(w.word, w.start + seconds, w.end + seconds, w.conf) for w in final.words]
+    return Final(final.text, words, final.confidence, final.start + seconds, final.end + seconds)
+
+
+def _joined(first: Final | None, then: Final) -> Final:
+    """One utterance from a held final and the one after it; empty parts drop out."""
+    if first is None or not first.text.strip():
+        return then
+    if not then.text.strip():
+        return first
+    words = first.words + then.words
+    confidence = (
+        sum(w.conf for w in words) / len(words) if words else min(first.confidence, then.confidence)
+    )
+    return Final(f"{first.text} {then.text}", words, confidence, first.start, then.end)
 
 
 class AsyncUtteranceStream:

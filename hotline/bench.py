@@ -10,20 +10,16 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import bisect
-import contextlib
 import json
 import math
 import os
 import platform
-import resource
 import sys
-import tempfile
 import threading
 import time
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -31,21 +27,15 @@ import numpy as np
 
 if TYPE_CHECKING:
     from asr import AsrEngine, Recognizer
-    from hotline.client import CallerClient, OperatorClient
     from tts import Synthesizer
 
-__all__ = ["BenchError", "add_arguments", "main", "run_call_bench", "run_engines_bench"]
+__all__ = ["BenchError", "add_arguments", "main", "run_engines_bench"]
 
 T = TypeVar("T")
 
 RATE = 16000
 ASR_CHUNK_S = 0.1
-SEND_CHUNK_MS = 20
-UTTERANCE_GAP_S = 1.2
-LEAD_SILENCE_S = 0.5
-TAIL_SILENCE_S = 2.0
 SPEECH_THRESHOLD = 328
-KEEP_UP_P95_S = 1.0
 
 KOREAN_CLIP = (
     Path(__file__).resolve().parents[2]
@@ -119,6 +109,9 @@ SPANISH_LONG = [
     "Necesito su dirección completa. También necesito un número de teléfono. Así podremos avisarle.",
     "El agua volverá esta tarde. Los técnicos ya están trabajando. Gracias por su paciencia.",
 ]
+
+
+COST_CURVE_TITLE = "hotline: cost and latency of simultaneous translated calls (2-core machine)"
 
 
 class BenchError(RuntimeError):
@@ -639,505 +632,6 @@ def _summary_row(name: str, summary: Summary, digits: int = 1) -> list[str]:
     ]
 
 
-# --- whole calls --------------------------------------------------------------------------
-
-
-@dataclass(slots=True)
-class CallerScript:
-    """A caller's voice and where each sentence's speech lies in it, in samples."""
-
-    pcm: np.ndarray
-    sentences: list[str]
-    spans: list[tuple[int, int]]
-
-
-@dataclass(slots=True)
-class UtteranceTiming:
-    """Seconds from the send of a sentence's last speech sample to what the operator got."""
-
-    call: int
-    sentence: str
-    recognized: str | None
-    final_s: float | None
-    translated_s: float | None
-    audio_s: float | None
-
-
-@dataclass(slots=True)
-class CallStep:
-    calls: int
-    utterances: int
-    lost: int
-    end_to_final_s: Summary
-    end_to_translated_s: Summary
-    end_to_audio_s: Summary
-    partial_lag_s: Summary
-    keeps_up: bool
-    wall_s: float
-    cpu_s_per_call: float
-    tree_cpu_s_per_call: float | None
-    rss_mb: float
-    tree_rss_mb: float | None
-    peak_rss_mb: float
-    details: list[UtteranceTiming] = field(default_factory=list)
-
-
-@dataclass(slots=True)
-class CallBench:
-    steps: list[CallStep]
-    largest_keeping_up: int | None
-    keep_up_rule: str
-    notes: list[str]
-
-
-def call_sentences(index: int, per_call: int = 3) -> list[str]:
-    """Different complaints for each call of a step."""
-    return [COMPLAINTS[(index * per_call + j) % len(COMPLAINTS)] for j in range(per_call)]
-
-
-async def make_script(synthesizer: Synthesizer, sentences: list[str]) -> CallerScript:
-    parts = [silence(LEAD_SILENCE_S)]
-    spans = []
-    position = len(parts[0])
-    for speech in await synthesize_lines(synthesizer, sentences, "en"):
-        spans.append((position, position + len(speech)))
-        gap = silence(UTTERANCE_GAP_S)
-        parts += [speech, gap]
-        position += len(speech) + len(gap)
-    parts.append(silence(TAIL_SILENCE_S - UTTERANCE_GAP_S))
-    return CallerScript(np.concatenate(parts), sentences, spans)
-
-
-async def send_paced(client: CallerClient, pcm: np.ndarray) -> list[float]:
-    """Send like a live microphone; returns when (monotonic) each 20 ms chunk went out."""
-    step = RATE * SEND_CHUNK_MS // 1000
-    sent_at: list[float] = []
-    began = time.monotonic()
-    for offset in range(0, len(pcm), step):
-        await client.send_audio(pcm[offset : offset + step])
-        sent_at.append(time.monotonic())
-        delay = began + (offset + step) / RATE - time.monotonic()
-        if delay > 0:
-            await asyncio.sleep(delay)
-    return sent_at
-
-
-def _is_caller_caption(message: dict[str, Any], final: bool) -> bool:
-    return (
-        message["type"] == "caption"
-        and message.get("speaker") == "caller"
-        and bool(message.get("final")) == final
-    )
-
-
-def analyse_call(
-    index: int,
-    script: CallerScript,
-    sent_at: list[float],
-    messages: list[dict[str, Any]],
-    audio_arrivals: list[tuple[float, int]],
-) -> tuple[list[UtteranceTiming], list[float]]:
-    """Match what the operator received to the caller's sentences, in order.
-
-    Each sentence takes the next final caption that arrived after its speech ended; finals
-    that arrived earlier and were not taken (a sentence split in two) are skipped. So a late
-    final still counts for its own sentence, and sentences left without one count as lost.
-    """
-    step = RATE * SEND_CHUNK_MS // 1000
-
-    def sent(sample: int) -> float:
-        return sent_at[min(sample // step, len(sent_at) - 1)]
-
-    starts = [sent(a) for a, _ in script.spans]
-    ends = [sent(b - 1) for _, b in script.spans]
-    every_final = [m for m in messages if _is_caller_caption(m, final=True)]
-    finals = _one_per_utterance(every_final)
-    says = [m for m in messages if m["type"] == "say"]
-    arrival_times = [t for t, _ in audio_arrivals]
-    timings = []
-    taken = 0
-    for i, sentence in enumerate(script.sentences):
-        while taken < len(finals) and finals[taken]["_at"] < ends[i]:
-            taken += 1
-        final = finals[taken] if taken < len(finals) else None
-        taken += 1
-        translated = _translated(final, every_final)
-        audio_at = _first_audio_after_say(translated, says, arrival_times)
-        timings.append(
-            UtteranceTiming(
-                index,
-                sentence,
-                final.get("original") if final else None,
-                final["_at"] - ends[i] if final else None,
-                translated["_at"] - ends[i] if translated else None,
-                audio_at - ends[i] if audio_at is not None else None,
-            )
-        )
-    lags = _partial_lags(script, starts, timings, messages, sent_at)
-    return timings, lags
-
-
-def _one_per_utterance(finals: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The first final of each utterance: a later translated final of it is not a new one."""
-    seen: set[object] = set()
-    out = []
-    for message in finals:
-        key = message.get("utterance_id")
-        if key is None or key not in seen:
-            out.append(message)
-            seen.add(key)
-    return out
-
-
-def _translated(final: dict[str, Any] | None, later: list[dict[str, Any]]) -> dict[str, Any] | None:
-    """The final itself when it carries the translation, else another final of its utterance."""
-    if final is None or final.get("translated"):
-        return final
-    wanted = final.get("utterance_id")
-    return next(
-        (m for m in later if m.get("translated") and wanted and m.get("utterance_id") == wanted),
-        None,
-    )
-
-
-def _first_audio_after_say(
-    caption: dict[str, Any] | None, says: list[dict[str, Any]], arrival_times: list[float]
-) -> float | None:
-    """The first audio frame after the `say` that announces this caption's speech."""
-    if caption is None:
-        return None
-    say = next((m for m in says if m.get("utterance_id") == caption.get("utterance_id")), None)
-    if say is None:
-        return None
-    at = bisect.bisect_left(arrival_times, say["_at"])
-    return arrival_times[at] if at < len(arrival_times) else None
-
-
-def _partial_lags(
-    script: CallerScript,
-    starts: list[float],
-    timings: list[UtteranceTiming],
-    messages: list[dict[str, Any]],
-    sent_at: list[float],
-) -> list[float]:
-    """Approximate lag of each untranslated partial behind the audio already sent.
-
-    The audio a partial covers is estimated as the share of its sentence's speech equal to
-    the partial's length over the final's length (never more than had been sent when it
-    arrived); the lag is the arrival time minus the moment that audio was sent.
-    """
-    step = RATE * SEND_CHUNK_MS // 1000
-    lags = []
-    for message in messages:
-        if not _is_caller_caption(message, final=False) or "text" in message:
-            continue
-        arrived = message["_at"]
-        i = bisect.bisect_right(starts, arrived) - 1
-        if i < 0 or not timings[i].recognized:
-            continue
-        share = min(1.0, len(message.get("original", "")) / len(timings[i].recognized or " "))
-        begin, end = script.spans[i]
-        chunks_sent = bisect.bisect_right(sent_at, arrived)
-        covered_chunk = min((begin + int(share * (end - begin))) // step, chunks_sent - 1)
-        lags.append(arrived - sent_at[max(0, covered_chunk)])
-    return lags
-
-
-async def _until(condition: Callable[[], bool], timeout: float) -> bool:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() >= deadline:
-            return False
-        await asyncio.sleep(0.05)
-    return True
-
-
-async def _operator_for(operators: list[OperatorClient], call_id: str) -> OperatorClient:
-    def match() -> OperatorClient | None:
-        for operator in operators:
-            if any(m.get("call_id") == call_id for m in operator.of_type("connected")):
-                return operator
-        return None
-
-    await _until(lambda: match() is not None, 10.0)
-    operator = match()
-    if operator is None:
-        raise BenchError(f"call {call_id}: no operator was told it is connected")
-    return operator
-
-
-async def _guarded(what: str, awaitable: Awaitable[T]) -> T:
-    try:
-        return await awaitable
-    except (TimeoutError, ConnectionError) as exc:
-        raise BenchError(f"{what}: {type(exc).__name__}: {exc}") from exc
-
-
-async def run_call(
-    base: str, index: int, script: CallerScript, operators: list[OperatorClient]
-) -> tuple[list[UtteranceTiming], list[float]]:
-    """One caller: connect, speak the script at real-time pace, listen out, hang up."""
-    from hotline.client import CallerClient
-    from hotline.demo import wait_until_quiet
-
-    caller = CallerClient(f"{base}/call", RATE)
-    ready = await _guarded(f"call {index}: hello", caller.call("en", caller_id=f"bench-{index}"))
-    if ready["type"] != "ready":
-        raise BenchError(f"call {index}: the server answered {ready}")
-    try:
-        await _guarded(f"call {index}: waiting for an operator", caller.connected(timeout=60))
-        operator = await _operator_for(operators, ready["call_id"])
-        await wait_until_quiet(caller)
-        mark = len(operator.messages)
-        sent_at = await send_paced(caller, script.pcm)
-        expected = len(script.sentences)
-        await _until(
-            lambda: sum(_is_caller_caption(m, True) for m in operator.messages[mark:]) >= expected,
-            15.0,
-        )
-        await wait_until_quiet(operator, 1.0, 20.0)
-        await caller.hangup()
-        with contextlib.suppress(TimeoutError, ConnectionError):
-            await caller.wait_for(lambda m: m["type"] == "ended", timeout=10)
-    finally:
-        await caller.close()
-    return analyse_call(
-        index, script, sent_at, operator.messages[mark:], list(operator.audio_arrivals)
-    )
-
-
-async def sign_in_operator(base: str, name: str) -> OperatorClient:
-    """A Spanish operator who hears only translations, so the first audio is the translation."""
-    from hotline.client import OperatorClient
-
-    operator = OperatorClient(f"{base}/operator", RATE)
-    answer = await _guarded(
-        f"operator {name}: sign-in", operator.sign_in(name, ["es"], hear_original=False)
-    )
-    if answer["type"] != "ready":
-        raise BenchError(f"operator {name}: the server answered {answer}")
-    return operator
-
-
-@dataclass(slots=True)
-class Usage:
-    """CPU seconds and resident memory of this process, and of it with all its descendants."""
-
-    cpu_s: float
-    rss_mb: float
-    tree_cpu_s: float | None
-    tree_rss_mb: float | None
-
-
-def usage() -> Usage:
-    own = resource.getrusage(resource.RUSAGE_SELF)
-    rss = os.sysconf("SC_PAGE_SIZE") * int(Path("/proc/self/statm").read_text().split()[1])
-    tree = _process_tree_usage()
-    return Usage(
-        own.ru_utime + own.ru_stime,
-        rss / 2**20,
-        tree[0] if tree else None,
-        tree[1] if tree else None,
-    )
-
-
-def _process_tree_usage() -> tuple[float, float] | None:
-    """CPU (reaped children included) and RSS of this process and every descendant, from /proc.
-
-    TTS workers (forkserver children) and Apertium pipelines are separate processes, so
-    getrusage of this process alone misses them.
-    """
-    proc = Path("/proc")
-    if not proc.is_dir():
-        return None
-    stats: dict[int, list[str]] = {}
-    for entry in proc.iterdir():
-        if entry.name.isdigit():
-            with contextlib.suppress(OSError):
-                text = (entry / "stat").read_text()
-                stats[int(entry.name)] = text[text.rfind(")") + 2 :].split()
-    children: dict[int, list[int]] = {}
-    for pid, fields in stats.items():
-        children.setdefault(int(fields[1]), []).append(pid)
-    ticks, page = os.sysconf("SC_CLK_TCK"), os.sysconf("SC_PAGE_SIZE")
-    cpu, rss, todo = 0.0, 0, [os.getpid()]
-    while todo:
-        pid = todo.pop()
-        fields = stats.get(pid)
-        if fields is None:
-            continue
-        cpu += sum(int(fields[k]) for k in (11, 12, 13, 14)) / ticks
-        rss += int(fields[21]) * page
-        todo += children.get(pid, [])
-    return cpu, rss / 2**20
-
-
-async def run_step(base: str, calls: int, scripts: list[CallerScript], step: int) -> CallStep:
-    """`calls` simultaneous calls, each with its own operator signed in for it."""
-    operators = [await sign_in_operator(base, f"bench-{step}-{k}") for k in range(calls)]
-    try:
-        before = usage()
-        began = time.monotonic()
-        results = await asyncio.gather(
-            *(run_call(base, k, scripts[k], operators) for k in range(calls))
-        )
-        wall = time.monotonic() - began
-        after = usage()
-    finally:
-        for operator in operators:
-            await operator.close()
-    details = [t for timings, _ in results for t in timings]
-    lags = [lag for _, call_lags in results for lag in call_lags]
-    lost = sum(t.final_s is None for t in details)
-    translated = summarize(t.translated_s for t in details if t.translated_s is not None)
-    keeps_up = lost == 0 and translated.p95 is not None and translated.p95 <= KEEP_UP_P95_S
-    tree_cpu = (
-        (after.tree_cpu_s - before.tree_cpu_s) / calls
-        if after.tree_cpu_s is not None and before.tree_cpu_s is not None
-        else None
-    )
-    return CallStep(
-        calls=calls,
-        utterances=len(details),
-        lost=lost,
-        end_to_final_s=summarize(t.final_s for t in details if t.final_s is not None),
-        end_to_translated_s=translated,
-        end_to_audio_s=summarize(t.audio_s for t in details if t.audio_s is not None),
-        partial_lag_s=summarize(lags),
-        keeps_up=keeps_up,
-        wall_s=wall,
-        cpu_s_per_call=(after.cpu_s - before.cpu_s) / calls,
-        tree_cpu_s_per_call=tree_cpu,
-        rss_mb=after.rss_mb,
-        tree_rss_mb=after.tree_rss_mb,
-        peak_rss_mb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-        details=details,
-    )
-
-
-def call_counts(calls: int, max_calls: int | None) -> list[int]:
-    """1, 2, 4, ... up to max_calls (and max_calls itself), or just `calls`."""
-    if max_calls is None:
-        return [calls]
-    counts = [n for n in (2**k for k in range(max_calls.bit_length())) if n <= max_calls]
-    return counts if counts[-1] == max_calls else [*counts, max_calls]
-
-
-async def _scripts(count: int) -> list[CallerScript]:
-    from tts import default_synthesizer
-
-    with default_synthesizer(workers=2) as synthesizer:
-        return [await make_script(synthesizer, call_sentences(k)) for k in range(count)]
-
-
-async def _warm_up(server: Any) -> None:
-    """Models loaded and workers started before the first call, as a running server has them."""
-    engines = server.engines
-    await engines.warm_up()
-    await engines.translate(["The light is broken."], "en", "es")
-    await engines.speak("La luz está rota.", "es", RATE)
-
-
-async def run_call_bench(calls: int, max_calls: int | None) -> CallBench:
-    """Steps of simultaneous calls against one in-process server, stopping at the first that
-    falls behind real time."""
-    from hotline.config import load_config
-    from hotline.server import HotlineServer
-
-    counts = call_counts(calls, max_calls)
-    scripts = await _scripts(max(counts))
-    steps: list[CallStep] = []
-    with tempfile.TemporaryDirectory(prefix="hotline-bench-") as data_dir:
-        config = load_config(port=0, data_dir=data_dir, tts={"cache_size": 0})
-        async with HotlineServer(config) as server:
-            await _warm_up(server)
-            base = f"ws://127.0.0.1:{server.port}"
-            for step, count in enumerate(counts):
-                steps.append(await run_step(base, count, scripts, step))
-                if max_calls is not None and not steps[-1].keeps_up:
-                    break
-    keeping = [s.calls for s in steps if s.keeps_up]
-    return CallBench(
-        steps=steps,
-        largest_keeping_up=max(keeping) if max_calls is not None and keeping else None,
-        keep_up_rule=(
-            f"p95 end of speech -> translated caption <= {KEEP_UP_P95_S} s and no utterance lost"
-        ),
-        notes=[
-            "server and clients share one process and event loop: cpu_s_per_call includes the "
-            "clients' CPU; tree_cpu_s_per_call adds TTS workers and Apertium pipelines",
-            "the server's TTS phrase cache is off, so repeated sentences are synthesized again",
-            "each call's final caption carries its translation, so final and translated "
-            "latencies coincide when the server sends no separate untranslated final",
-            "partial lag is approximate: the audio a partial covers is estimated from its length",
-        ],
-    )
-
-
-def report_calls(result: CallBench) -> None:
-    rows = []
-    for s in result.steps:
-        rows.append(
-            [
-                str(s.calls),
-                f"{s.utterances - s.lost}/{s.utterances}",
-                _pair(s.end_to_final_s),
-                _pair(s.end_to_translated_s),
-                _pair(s.end_to_audio_s),
-                _pair(s.partial_lag_s),
-                "yes" if s.keeps_up else "no",
-                _fmt(s.cpu_s_per_call),
-                _fmt(s.tree_cpu_s_per_call),
-                _fmt(s.rss_mb, 0),
-                _fmt(s.tree_rss_mb, 0),
-                _fmt(s.wall_s, 1),
-            ]
-        )
-    print_table(
-        "Calls (seconds after the caller's last speech sample was sent; p50 / p95)",
-        [
-            "calls",
-            "finals",
-            "-> final",
-            "-> translated",
-            "-> audio",
-            "partial lag",
-            "keeps up",
-            "CPU s/call",
-            "+workers",
-            "RSS MB",
-            "+workers",
-            "wall s",
-        ],
-        rows,
-    )
-    print_table(
-        "Utterances",
-        ["call", "final s", "transl. s", "audio s", "said", "recognized"],
-        [
-            [
-                str(t.call),
-                _fmt(t.final_s),
-                _fmt(t.translated_s),
-                _fmt(t.audio_s),
-                t.sentence,
-                t.recognized or "(lost)",
-            ]
-            for s in result.steps
-            for t in s.details
-        ],
-    )
-    if result.largest_keeping_up is not None or len(result.steps) > 1:
-        print(f"\nlargest number of calls keeping up: {result.largest_keeping_up or 'none'}")
-    print(f"keeps up = {result.keep_up_rule}")
-    for note in result.notes:
-        print(f"note: {note}")
-
-
-def _pair(summary: Summary) -> str:
-    return f"{_fmt(summary.p50)} / {_fmt(summary.p95)}"
-
-
 # --- command line -------------------------------------------------------------------------
 
 
@@ -1149,18 +643,49 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--seconds", type=float, default=20.0, help="seconds of speech per ASR stream (default 20)"
     )
     p.add_argument("--json", metavar="PATH", help="also write the results as JSON")
-    p = sub.add_parser("call", help="latency of simultaneous translated calls on a local server")
+    p = sub.add_parser(
+        "call", help="latency, CPU and memory of simultaneous translated calls on hotline serve"
+    )
     p.add_argument("--calls", type=int, default=1, help="simultaneous calls (default 1)")
     p.add_argument(
         "--max-calls",
         type=int,
         metavar="M",
-        help="step 1, 2, 4, ... up to M calls and report the most that keep up with real time",
+        help="step 1, 2, 3, 4, 6, 8, ... up to M calls and report the most that meet the targets",
     )
+    p.add_argument(
+        "--all-steps",
+        action="store_true",
+        help="with --max-calls, go on after a step that misses a target (for the cost curve)",
+    )
+    p.add_argument(
+        "--repeat",
+        type=int,
+        default=1,
+        metavar="R",
+        help="rounds of calls per step, each with other sentences (default 1)",
+    )
+    _server_env_argument(p)
+    p.add_argument("--json", metavar="PATH", help="also write the results as JSON")
+    p.add_argument("--svg", metavar="PATH", help="also draw the cost curve as an SVG line chart")
+    p = sub.add_parser("soak", help="calls back to back for minutes; the server's RSS over time")
+    p.add_argument("--minutes", type=float, default=30.0, help="how long (default 30)")
+    p.add_argument("--calls", type=int, default=2, help="calls at once (default 2)")
+    _server_env_argument(p)
     p.add_argument("--json", metavar="PATH", help="also write the results as JSON")
     from hotline import bench_asr
 
     bench_asr.add_arguments(sub)
+
+
+def _server_env_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--server-env",
+        action="append",
+        default=[],
+        metavar="HOTLINE_KEY=VALUE",
+        help="configuration for the server under test, as an environment variable (repeatable)",
+    )
 
 
 def main(args: argparse.Namespace) -> int:
@@ -1176,13 +701,31 @@ def main(args: argparse.Namespace) -> int:
             report_engines(engines)
             if args.json:
                 write_json(args.json, "engines", engines)
-        else:
-            if args.calls < 1 or (args.max_calls is not None and args.max_calls < 1):
-                raise BenchError("--calls and --max-calls must be at least 1")
-            calls = asyncio.run(run_call_bench(args.calls, args.max_calls))
-            report_calls(calls)
+        elif args.bench == "call":
+            from hotline import bench_calls
+
+            if min(args.calls, args.repeat, args.max_calls or 1) < 1:
+                raise BenchError("--calls, --max-calls and --repeat must be at least 1")
+            calls = asyncio.run(
+                bench_calls.run_call_bench(
+                    args.calls, args.max_calls, args.server_env, args.all_steps, args.repeat
+                )
+            )
+            bench_calls.report_calls(calls)
             if args.json:
                 write_json(args.json, "call", calls)
+            if args.svg:
+                Path(args.svg).write_text(bench_calls.cost_curve_svg(calls, COST_CURVE_TITLE))
+                print(f"cost curve drawn in {args.svg}")
+        else:
+            from hotline import bench_calls
+
+            if args.calls < 1 or args.minutes <= 0:
+                raise BenchError("--calls must be at least 1 and --minutes positive")
+            soak = asyncio.run(bench_calls.run_soak(args.minutes, args.calls, args.server_env))
+            bench_calls.report_soak(soak)
+            if args.json:
+                write_json(args.json, "soak", soak)
     except BenchError as exc:
         print(f"hotline bench: {exc}", file=sys.stderr)
         return 1

@@ -12,6 +12,8 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
+import numpy as np
+
 from asr import AsrError, AsyncUtteranceStream, Final, Partial
 from hotline.engines import ASR_RATE, Engines
 from hotline.intake import RecordSuggester
@@ -25,6 +27,7 @@ __all__ = ["Leg", "Call"]
 log = logging.getLogger(__name__)
 
 AUDIO_QUEUE_FRAMES = 200
+ASR_BATCH_FRAMES = 25
 SPOKEN_QUEUE = 16
 
 
@@ -103,8 +106,7 @@ class Call:
 
     async def run(self) -> str:
         loop = asyncio.get_running_loop()
-        for leg in (self.caller, self.operator):
-            self._open_recognizer(leg)
+        await asyncio.gather(*(self._open_recognizer(leg) for leg in (self.caller, self.operator)))
         spoken: dict[str, asyncio.Queue[dict | None]] = {
             "caller": asyncio.Queue(SPOKEN_QUEUE),
             "operator": asyncio.Queue(SPOKEN_QUEUE),
@@ -149,9 +151,10 @@ class Call:
         )
         return self.status or "completed"
 
-    def _open_recognizer(self, leg: Leg) -> None:
+    async def _open_recognizer(self, leg: Leg) -> None:
+        """Off the event loop: an empty pool means building a recognizer, which takes a while."""
         try:
-            leg.stream = self.engines.open_stream(leg.language)
+            leg.stream = await asyncio.to_thread(self.engines.open_stream, leg.language)
             leg.stream_offset = self.now()
             leg.to_asr = StreamResampler(leg.sample_rate, ASR_RATE)
         except Exception as exc:
@@ -159,21 +162,35 @@ class Call:
             log.warning("call=%s leg=%s %s", self.call_id, leg.role, leg.asr_note)
 
     async def _listen(self, leg: Leg) -> None:
-        """Audio in → record → (quietly to the other side) → recognize."""
+        """Audio in → record → (quietly to the other side) → recognize.
+
+        Frames that queued up while the recognizer was busy go to it as one chunk: under load
+        a leg pays one executor hop (and one worker round trip) per batch, not per 20 ms."""
         other = self.other(leg)
         voice_across = StreamResampler(leg.sample_rate, other.sample_rate)
-        while True:
-            frame = await leg.audio_in.get()
-            if frame is None:
+        ended = False
+        while not ended:
+            frames = [await leg.audio_in.get()]
+            while frames[-1] is not None and len(frames) < ASR_BATCH_FRAMES:
+                try:
+                    frames.append(leg.audio_in.get_nowait())
+                except asyncio.QueueEmpty:
+                    break
+            if frames[-1] is None:
+                ended = True
+                frames.pop()
+            if not frames:
                 break
-            pcm = pcm_from_bytes(frame)
-            leg.recorder_in.write(pcm)
-            if leg.role == "caller" or self.same_language:
-                other.playout.under(voice_across.process(pcm))
+            pcms = [pcm_from_bytes(frame) for frame in frames]
+            for pcm in pcms:
+                leg.recorder_in.write(pcm)
+                if leg.role == "caller" or self.same_language:
+                    other.playout.under(voice_across.process(pcm))
             if leg.stream is None or leg.to_asr is None:
                 continue
+            audio = pcms[0] if len(pcms) == 1 else np.concatenate(pcms)
             try:
-                events = await leg.stream.feed(leg.to_asr.process(pcm).tobytes())
+                events = await leg.stream.feed(leg.to_asr.process(audio).tobytes())
             except AsrError as exc:
                 log.error("call=%s leg=%s recognition stopped: %s", self.call_id, leg.role, exc)
                 leg.stream = None

@@ -22,6 +22,10 @@ __all__ = ["Engines", "ASR_RATE"]
 log = logging.getLogger(__name__)
 
 ASR_RATE = 16000
+# A call leg's recognizer finishes at a 100 ms pause (its result held until the endpointer's
+# trailing silence confirms the end), and hears only speech plus 0.5 s of pre-roll.
+EARLY_FINISH_MS = 100
+GATE_PREROLL_S = 0.5
 WARM_UP_PHRASES = {
     "en": "Hello, I would like to report a problem in my street.",
     "ko": "안녕하세요, 우리 동네에 문제가 있어서 전화했습니다.",
@@ -35,6 +39,12 @@ class Engines:
         self.config = config
         cpus = os.cpu_count() or 2
         self.asr_pool = ThreadPoolExecutor(max_workers=max(2, cpus), thread_name_prefix="asr")
+        # Call legs get their own threads, enough that one waiting on a busy PocketSphinx
+        # worker process never holds up a stream bound to an idle one.
+        self.call_asr_pool = ThreadPoolExecutor(
+            max_workers=4 * max(2, cpus),
+            thread_name_prefix="call-asr",
+        )
         self.translate_pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="mt")
         processes = config.asr.sphinx_processes
         self.asr: AsrRegistry = build_registry(
@@ -65,11 +75,18 @@ class Engines:
         """A streaming recognizer with our own VAD endpointing, for one leg of a call."""
         engine = self.asr.engine_for(language)
         recognizer = engine.recognizer(language, ASR_RATE)
-        endpointer = Endpointer(ASR_RATE, trailing_silence_ms=self.config.asr.trailing_silence_ms)
-        stream = UtteranceStream(
-            recognizer, endpointer, partial_interval_s=self.config.asr.partial_interval_s
+        endpointer = Endpointer(
+            ASR_RATE,
+            trailing_silence_ms=self.config.asr.trailing_silence_ms,
+            pause_ms=EARLY_FINISH_MS,
         )
-        return AsyncUtteranceStream(stream, executor=self.asr_pool)
+        stream = UtteranceStream(
+            recognizer,
+            endpointer,
+            partial_interval_s=self.config.asr.partial_interval_s,
+            gate_preroll_s=GATE_PREROLL_S,
+        )
+        return AsyncUtteranceStream(stream, executor=self.call_asr_pool)
 
     def release_stream(self, language: str, stream: AsyncUtteranceStream) -> None:
         try:
@@ -89,7 +106,8 @@ class Engines:
     async def warm_up(self) -> None:
         """Load models, start workers and settle recognizers on real speech before the first
         call: a fresh recognizer is slow, and PocketSphinx's normalisation needs speech. The
-        ``/asr`` language gets one warm recognizer per concurrent stream a core can carry."""
+        ``/asr`` language gets one warm recognizer per concurrent stream a core can carry, the
+        other languages two per core, so the first simultaneous calls build none."""
         cpus = os.cpu_count() or 2
         for language in self.asr_languages():
             try:
@@ -98,7 +116,7 @@ class Engines:
                 )
             except Exception:
                 speech = np.zeros(ASR_RATE, dtype=np.int16)
-            count = 3 * cpus if language == self.config.asr.asr_endpoint_language else 1
+            count = 3 * cpus if language == self.config.asr.asr_endpoint_language else 2 * cpus
             streams = [self.open_stream(language) for _ in range(count)]
             try:
                 await asyncio.gather(*(self._settle(stream, speech) for stream in streams))
@@ -117,4 +135,5 @@ class Engines:
         self.router.close()
         self.asr.close()
         self.asr_pool.shutdown(wait=False, cancel_futures=True)
+        self.call_asr_pool.shutdown(wait=False, cancel_futures=True)
         self.translate_pool.shutdown(wait=False, cancel_futures=True)

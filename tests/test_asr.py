@@ -322,3 +322,73 @@ def test_registry_rejects_unknown_language_naming_the_available_ones(vosk_engine
         registry.engine_for("xx")
     with pytest.raises(AsrError, match="no ASR engine named"):
         registry.engine_for("ko", prefer="whisper")
+
+
+def test_endpointer_reports_a_pause_once_before_the_end_of_speech(korean_speech):
+    endpointer = Endpointer(RATE, trailing_silence_ms=300, pause_ms=100)
+    audio = np.concatenate(
+        [silence(0.3), korean_speech, silence(0.15), korean_speech, silence(0.6)]
+    )
+    events = endpointer.push(audio.tobytes())
+    kinds = [type(e).__name__ for e in events]
+    assert kinds == ["SpeechStart", "SpeechPause", "SpeechPause", "SpeechEnd"]
+    first_pause, last_pause, end = events[1], events[2], events[3]
+    assert first_pause.at == pytest.approx(0.3 + len(korean_speech) / RATE, abs=0.06)
+    assert last_pause.at == end.at
+
+
+def test_a_short_pause_finishes_early_but_speech_that_resumes_stays_one_utterance(
+    vosk_engine, korean_speech
+):
+    """The recognizer finishes at each 100 ms pause (so its last pass runs during the trailing
+    silence); the held text is joined to what follows until the silence confirms the end."""
+    length = len(korean_speech) / RATE
+    audio = np.concatenate(
+        [silence(0.3), korean_speech, silence(0.15), korean_speech, silence(0.8)]
+    )
+    endpointer = Endpointer(RATE, trailing_silence_ms=300, pause_ms=100)
+    timed = stream_through(vosk_engine, "ko", audio, endpointer)
+    [final] = finals(timed)
+    assert final.start == pytest.approx(0.3, abs=0.2)
+    assert final.end == pytest.approx(0.3 + 2 * length + 0.15, abs=0.2)
+    middle = 0.3 + length + 0.075
+    assert any(w.end < middle for w in final.words) and any(w.start > middle for w in final.words)
+    partials = [e.text for _, e in timed if isinstance(e, Partial)]
+    held = " ".join(w.word for w in final.words if w.end < middle)
+    assert any(p.startswith(held) and len(p) > len(held) for p in partials), (held, partials)
+
+
+class CountingRecognizer:
+    """A real recognizer that also counts how much audio it was given."""
+
+    def __init__(self, inner) -> None:
+        self.inner = inner
+        self.sample_rate = inner.sample_rate
+        self.samples = 0
+
+    def accept(self, pcm: bytes) -> bool:
+        self.samples += len(pcm) // 2
+        return self.inner.accept(pcm)
+
+    def __getattr__(self, name):
+        return getattr(self.inner, name)
+
+
+def test_gated_stream_decodes_only_speech_and_keeps_stream_time(vosk_engine, korean_speech):
+    audio = np.concatenate([silence(3.0), korean_speech, silence(2.0), korean_speech, silence(1.0)])
+    recognizer = vosk_engine.recognizer("ko", RATE)
+    counting = CountingRecognizer(recognizer)
+    try:
+        stream = UtteranceStream(counting, Endpointer(RATE), 0.25, gate_preroll_s=0.5)
+        data = audio.tobytes()
+        events = []
+        for offset in range(0, len(data), 3200):
+            events += stream.feed(data[offset : offset + 3200])
+        events += stream.close()
+    finally:
+        vosk_engine.release(recognizer)
+    first, second = [e for e in events if isinstance(e, Final)]
+    length = len(korean_speech) / RATE
+    assert first.start == pytest.approx(3.0, abs=0.25)
+    assert second.start == pytest.approx(3.0 + length + 2.0, abs=0.35)
+    assert counting.samples < 0.75 * len(audio), "silence between utterances is not decoded"
