@@ -159,7 +159,7 @@ class Call:
             leg.to_asr = StreamResampler(leg.sample_rate, ASR_RATE)
         except Exception as exc:
             leg.asr_note = f"no speech recognition for {leg.language}: {exc}"
-            log.warning("call=%s leg=%s %s", self.call_id, leg.role, leg.asr_note)
+            log.info("call=%s leg=%s %s", self.call_id, leg.role, leg.asr_note)
 
     async def _listen(self, leg: Leg) -> None:
         """Audio in → record → (quietly to the other side) → recognize.

@@ -474,7 +474,8 @@ class CallerSession:
                 "reference": self.reference,
                 "caller_language": self.language,
                 "operator_language": operator_language,
-                "caller_asr": caller_leg.asr_note is None,
+                "caller_asr": self.language in self.engines.asr_languages(),
+                "operator_asr": operator_language in self.engines.asr_languages(),
                 "quick_replies": sorted(QUICK_REPLIES),
             }
         )

@@ -48,6 +48,7 @@ async def test_whole_call_english_caller_spanish_operator_both_ways(start_server
     await caller.connected()
     connected = await operator.wait_for(lambda m: m["type"] == "connected")
     assert connected["caller_language"] == "en" and connected["operator_language"] == "es"
+    assert connected["caller_asr"] is True and connected["operator_asr"] is False
 
     speech = np.concatenate([make_speech("The street light is broken.", "en"), silence(1.5)])
     await stream_pcm(caller, speech, speed=2.0)
