@@ -126,9 +126,6 @@ async def run_demo(data_dir: Path | None = None, file: str | None = None) -> int
                 lambda m: (
                     m["type"] == "caption"
                     and m["speaker"] == "operator"
-                    and "registered" in m["text"]
-                    or m["type"] == "caption"
-                    and m["speaker"] == "operator"
                     and ready["reference"] in m["text"]
                 ),
                 start=start,
