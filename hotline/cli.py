@@ -95,7 +95,7 @@ def _load_config(args: argparse.Namespace):
 
 
 def _cmd_serve(args: argparse.Namespace) -> int:
-    from hotline.server import HotlineServer
+    from hotline.server.app import HotlineServer
 
     config = _load_config(args)
     logging.getLogger().setLevel(logging.INFO if args.verbose else config.log_level.upper())
@@ -118,7 +118,7 @@ def _cmd_serve(args: argparse.Namespace) -> int:
 
 
 def _cmd_call(args: argparse.Namespace) -> int:
-    from hotline.demo import place_call
+    from hotline.clients.demo import place_call
 
     return asyncio.run(
         place_call(args.url, args.file, args.lang, args.speed, args.output, args.wait)
@@ -126,7 +126,7 @@ def _cmd_call(args: argparse.Namespace) -> int:
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
-    from hotline.demo import run_demo
+    from hotline.clients.demo import run_demo
 
     return asyncio.run(run_demo(Path(args.data_dir) if args.data_dir else None, args.file))
 
@@ -134,7 +134,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 def _cmd_records(args: argparse.Namespace) -> int:
     import json
 
-    from hotline.records import DEFAULT_FILENAME, RecordStore
+    from hotline.records.store import DEFAULT_FILENAME, RecordStore
 
     config = _load_config(args)
     db = config.data_path / DEFAULT_FILENAME
@@ -204,13 +204,13 @@ def _cmd_operators(args: argparse.Namespace) -> int:
 
 
 def _cmd_softphone(args: argparse.Namespace) -> int:
-    from hotline.softphone import main as softphone_main
+    from hotline.clients.softphone import main as softphone_main
 
     return softphone_main(args)
 
 
 def _cmd_bench(args: argparse.Namespace) -> int:
-    from hotline import bench
+    from hotline.bench import engines as bench
 
     return bench.main(args)
 
@@ -301,13 +301,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_cmd_operators)
 
     p = sub.add_parser("softphone", help="a caller or operator on this machine's sound devices")
-    from hotline.softphone import add_arguments as add_softphone_arguments
+    from hotline.clients.softphone import add_arguments as add_softphone_arguments
 
     add_softphone_arguments(p)
     p.set_defaults(func=_cmd_softphone)
 
     p = sub.add_parser("bench", help="benchmarks (timings are reported here, never asserted)")
-    from hotline.bench import add_arguments
+    from hotline.bench.engines import add_arguments
 
     add_arguments(p)
     p.set_defaults(func=_cmd_bench)
@@ -323,7 +323,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     from asr import AsrError
     from hotline.config import ConfigError
-    from hotline.records import RecordError
+    from hotline.records.store import RecordError
     from telephony import AudioFormatError
     from translate import TranslationError
     from tts import TtsError

@@ -91,7 +91,7 @@ async def start_server(engines, tmp_path) -> AsyncIterator:
     servers: list = []
 
     from hotline.config import load_config
-    from hotline.server import HotlineServer
+    from hotline.server.app import HotlineServer
 
     async def start(**call_settings):
         config = load_config(port=0, data_dir=str(tmp_path / f"data{len(servers)}"))

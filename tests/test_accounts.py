@@ -17,7 +17,7 @@ from hotline.accounts import (
     hash_password,
     verify_password,
 )
-from hotline.client import OperatorClient
+from hotline.clients.client import OperatorClient
 from tests.conftest import url
 
 REPO_ROOT = Path(__file__).resolve().parents[1]

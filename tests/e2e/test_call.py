@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 import websockets
 
-from hotline.client import CallerClient, OperatorClient, stream_pcm
-from hotline.records import RecordStore
+from hotline.clients.client import CallerClient, OperatorClient, stream_pcm
+from hotline.records.store import RecordStore
 from telephony import read_wav
 from tests.conftest import silence, url
 

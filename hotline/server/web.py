@@ -20,17 +20,17 @@ from typing import TYPE_CHECKING, Any
 from websockets.datastructures import Headers
 from websockets.http11 import Response
 
-from hotline.prompts import LANGUAGE_NAMES
-from hotline.protocol import PROTOCOL_VERSION
+from hotline.call.prompts import LANGUAGE_NAMES
+from hotline.wire.messages import PROTOCOL_VERSION
 
 if TYPE_CHECKING:
     from websockets.asyncio.server import ServerConnection
 
-    from hotline.server import HotlineServer
+    from hotline.server.app import HotlineServer
 
 __all__ = ["STATIC_DIR", "CONTENT_TYPES", "respond"]
 
-STATIC_DIR = Path(__file__).resolve().parent / "static"
+STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
 
 CONTENT_TYPES = {
     ".html": "text/html; charset=utf-8",

@@ -13,19 +13,19 @@ import time
 import numpy as np
 import pytest
 
-from hotline.client import CallerClient, OperatorClient
-from hotline.records import RecordStore
+from hotline.clients.client import CallerClient, OperatorClient
+from hotline.records.store import RecordStore
 from telephony import read_wav, rms_dbfs, write_wav
 from tests.conftest import silence, url
 from tests.pulse import PulseUnavailable, start_pulse
 
 try:
-    from telephony import softphone_audio as audio
+    from hotline.clients import softphone_audio as audio
 except OSError as exc:  # sounddevice without the PortAudio library
     pytest.skip(f"sounddevice cannot load PortAudio: {exc}", allow_module_level=True)
 
 RATE = 16000
-SOFTPHONE = [sys.executable, "-m", "hotline.softphone"]
+SOFTPHONE = [sys.executable, "-m", "hotline.clients.softphone"]
 
 
 def tone(freq: float, seconds: float, dbfs_peak: float = -20.0, rate: int = RATE) -> np.ndarray:
@@ -217,7 +217,7 @@ async def test_microphone_resamples_the_card_rate_to_call_frames(pulse, tmp_path
 
 
 class SoftphoneProcess:
-    """``python -m hotline.softphone`` as a user runs it, with its output collected."""
+    """``python -m hotline.clients.softphone`` as a user runs it, with its output collected."""
 
     def __init__(self, process: asyncio.subprocess.Process) -> None:
         self.process = process
@@ -393,7 +393,7 @@ def test_unreachable_server_and_bad_options_are_reported_clearly(pulse):
 def test_operator_with_an_account_password_needs_no_languages(monkeypatch):
     import argparse
 
-    from hotline.softphone import PASSWORD_VARIABLE, add_arguments, settings_from_args
+    from hotline.clients.softphone import PASSWORD_VARIABLE, add_arguments, settings_from_args
 
     parser = argparse.ArgumentParser()
     add_arguments(parser)

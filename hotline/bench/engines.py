@@ -673,7 +673,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     p.add_argument("--calls", type=int, default=2, help="calls at once (default 2)")
     _server_env_argument(p)
     p.add_argument("--json", metavar="PATH", help="also write the results as JSON")
-    from hotline import bench_asr
+    from hotline.bench import asr_peer as bench_asr
 
     bench_asr.add_arguments(sub)
 
@@ -691,7 +691,7 @@ def _server_env_argument(parser: argparse.ArgumentParser) -> None:
 def main(args: argparse.Namespace) -> int:
     try:
         if args.bench == "asr-peer":
-            from hotline import bench_asr
+            from hotline.bench import asr_peer as bench_asr
 
             return bench_asr.main(args)
         if args.bench == "engines":
@@ -702,7 +702,7 @@ def main(args: argparse.Namespace) -> int:
             if args.json:
                 write_json(args.json, "engines", engines)
         elif args.bench == "call":
-            from hotline import bench_calls
+            from hotline.bench import calls as bench_calls
 
             if min(args.calls, args.repeat, args.max_calls or 1) < 1:
                 raise BenchError("--calls, --max-calls and --repeat must be at least 1")
@@ -718,7 +718,7 @@ def main(args: argparse.Namespace) -> int:
                 Path(args.svg).write_text(bench_calls.cost_curve_svg(calls, COST_CURVE_TITLE))
                 print(f"cost curve drawn in {args.svg}")
         else:
-            from hotline import bench_calls
+            from hotline.bench import calls as bench_calls
 
             if args.calls < 1 or args.minutes <= 0:
                 raise BenchError("--calls must be at least 1 and --minutes positive")

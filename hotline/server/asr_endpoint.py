@@ -31,9 +31,9 @@ from websockets.asyncio.server import ServerConnection
 from websockets.exceptions import ConnectionClosed
 
 from asr.base import AsrEngine, AsrError, Final, Recognizer
-from hotline import vosk_protocol as wire
 from hotline.config import Config
 from hotline.engines import ASR_RATE, Engines
+from hotline.wire import vosk as wire
 from telephony import StreamResampler, pcm_from_bytes, pcm_to_bytes
 
 __all__ = [

@@ -14,9 +14,9 @@ from pathlib import Path
 
 import numpy as np
 
-from hotline.client import CallerClient, HotlineClient, OperatorClient, stream_pcm
+from hotline.clients.client import CallerClient, HotlineClient, OperatorClient, stream_pcm
 from hotline.config import load_config
-from hotline.records import DEFAULT_FILENAME, RecordStore
+from hotline.records.store import DEFAULT_FILENAME, RecordStore
 from telephony import decode_audio_file, write_wav
 
 __all__ = ["run_demo", "place_call", "wait_until_quiet"]
@@ -73,7 +73,7 @@ async def _speech(text_lines: list[str], language: str, rate: int) -> np.ndarray
 
 
 async def run_demo(data_dir: Path | None = None, file: str | None = None) -> int:
-    from hotline.server import HotlineServer
+    from hotline.server.app import HotlineServer
 
     with contextlib.ExitStack() as stack:
         keep = data_dir is not None

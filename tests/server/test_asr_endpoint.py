@@ -14,10 +14,10 @@ import pytest_asyncio
 import websockets
 from websockets.exceptions import ConnectionClosed, ConnectionClosedOK
 
-from hotline import vosk_protocol as wire
-from hotline.asr_service import VoskStream
 from hotline.config import load_config
-from hotline.server import HotlineServer
+from hotline.server.app import HotlineServer
+from hotline.server.asr_endpoint import VoskStream
+from hotline.wire import vosk as wire
 from telephony import pcm_to_bytes, read_wav
 
 HANGUL = re.compile(r"[가-힣]")

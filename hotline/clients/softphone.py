@@ -28,11 +28,11 @@ from urllib.parse import urlsplit, urlunsplit
 
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidURI
 
-from hotline.client import CallerClient, HotlineClient, OperatorClient
-from hotline.protocol import SAMPLE_RATES
+from hotline.clients.client import CallerClient, HotlineClient, OperatorClient
+from hotline.wire.messages import SAMPLE_RATES
 
 if TYPE_CHECKING:  # sounddevice loads PortAudio on import; `main` reports when it cannot
-    from telephony.softphone_audio import Microphone, Speaker
+    from hotline.clients.softphone_audio import Microphone, Speaker
 
 __all__ = [
     "SoftphoneSettings",
@@ -323,7 +323,7 @@ class Softphone:
         screen: Screen,
         keyboard: Keyboard,
     ) -> None:
-        from telephony.softphone_audio import LevelMeter, PushToTalkGate, VoiceGate
+        from hotline.clients.softphone_audio import LevelMeter, PushToTalkGate, VoiceGate
 
         self.settings = settings
         self.client = client
@@ -643,7 +643,7 @@ async def run_softphone(
 ) -> int:
     """Run one session until the call ends (caller) or the operator quits; returns the exit
     status. ``keyboard`` reads stdin unless given."""
-    from telephony.softphone_audio import Microphone, Speaker, find_device
+    from hotline.clients.softphone_audio import Microphone, Speaker, find_device
 
     out = out or sys.stdout
     screen = Screen(out, live=out.isatty())
@@ -674,7 +674,7 @@ async def run_softphone(
 def main(args: argparse.Namespace) -> int:
     """``hotline softphone``; returns the exit status."""
     try:
-        from telephony import softphone_audio
+        from hotline.clients import softphone_audio
     except OSError as exc:  # sounddevice could not load PortAudio
         print(f"hotline softphone: error: no sound support: {exc}", file=sys.stderr)
         return 2

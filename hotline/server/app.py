@@ -1,7 +1,7 @@
 """The call server: one port, websockets for callers, operators and plain ASR, plus HTTP.
 
 Connections only move bytes and turn protocol errors into replies; everything a call
-does lives in :mod:`hotline.call`.
+does lives in :mod:`hotline.call.pipeline`.
 """
 
 from __future__ import annotations
@@ -18,14 +18,16 @@ import websockets
 from websockets.asyncio.server import ServerConnection
 from websockets.exceptions import ConnectionClosed
 
-from hotline import web
 from hotline.accounts import AccountError, check_sign_in
-from hotline.call import Call, Leg
+from hotline.call.pipeline import Call, Leg
+from hotline.call.playout import Playout
+from hotline.call.prompts import LANGUAGE_NAMES, QUICK_REPLIES, prompt
+from hotline.call.routing import OperatorSeat, QueueFull, Switchboard
 from hotline.config import Config
 from hotline.engines import Engines
-from hotline.playout import Playout
-from hotline.prompts import LANGUAGE_NAMES, QUICK_REPLIES, prompt
-from hotline.protocol import (
+from hotline.records.store import DEFAULT_FILENAME, AsyncRecordStore, RecordError
+from hotline.server import web
+from hotline.wire.messages import (
     PROTOCOL_VERSION,
     Accept,
     Available,
@@ -43,8 +45,6 @@ from hotline.protocol import (
     error_frame,
     parse_message,
 )
-from hotline.records import DEFAULT_FILENAME, AsyncRecordStore, RecordError
-from hotline.routing import OperatorSeat, QueueFull, Switchboard
 from telephony import WavWriter, pcm_from_bytes
 
 __all__ = ["HotlineServer", "Link"]
@@ -134,7 +134,7 @@ class HotlineServer:
     # --- HTTP -------------------------------------------------------------------------
 
     def _http(self, connection: ServerConnection, request: Any) -> Any:
-        """Websocket paths go on to the handshake; everything else is a page (hotline.web)."""
+        """Websocket paths go on to the handshake; everything else is a page (hotline.server.web)."""
         if request.path.split("?", 1)[0] in ("/call", "/operator", "/asr"):
             return None
         return web.respond(self, connection, request)
@@ -147,7 +147,7 @@ class HotlineServer:
             elif path == "/operator":
                 await OperatorSession(self, ws).run()
             elif path == "/asr":
-                from hotline.asr_service import serve_vosk_protocol
+                from hotline.server.asr_endpoint import serve_vosk_protocol
 
                 await serve_vosk_protocol(ws, self.engines, self.config)
         except ConnectionClosed:

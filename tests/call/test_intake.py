@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from hotline.intake import RecordSuggester, suggest_fields
+from hotline.call.intake import RecordSuggester, suggest_fields
 
 
 @pytest.mark.parametrize(

@@ -14,7 +14,7 @@ import numpy as np
 import websockets
 from websockets.exceptions import ConnectionClosed
 
-from hotline.protocol import PROTOCOL_VERSION
+from hotline.wire.messages import PROTOCOL_VERSION
 
 __all__ = ["HotlineClient", "CallerClient", "OperatorClient", "stream_pcm"]
 

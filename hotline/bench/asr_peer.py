@@ -36,7 +36,7 @@ from typing import Any
 
 import numpy as np
 
-from hotline.bench import (
+from hotline.bench.engines import (
     KOREAN_CLIP,
     KOREAN_WARM_UP,
     RATE,
@@ -63,7 +63,7 @@ REPLY_TIMEOUT_S = 60.0
 CONFIG_TEXT = '{"config" : {"sample_rate" : 16000}}'
 EOF_TEXT = '{"eof" : 1}'
 
-# Different from hotline.bench's KOREAN_LINES' role as warm-up text, and never repeated: a
+# Different from hotline.bench.engines's KOREAN_LINES' role as warm-up text, and never repeated: a
 # recognizer decodes audio it has already seen far faster, which would flatter it.
 ASR_PEER_LINES = [
     "우리 집 앞 가로등이 고장 났어요.",

@@ -15,11 +15,11 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from asr import AsrError, AsyncUtteranceStream, Final, Partial
+from hotline.call.intake import RecordSuggester
+from hotline.call.playout import Playout
+from hotline.call.prompts import quick_reply
 from hotline.engines import ASR_RATE, Engines
-from hotline.intake import RecordSuggester
-from hotline.playout import Playout
-from hotline.prompts import quick_reply
-from hotline.records import AsyncRecordStore
+from hotline.records.store import AsyncRecordStore
 from telephony import StreamResampler, WavWriter, pcm_from_bytes
 
 __all__ = ["Leg", "Call"]

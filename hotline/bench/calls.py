@@ -27,7 +27,8 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
 
-from hotline.bench import (
+from hotline.bench.asr_peer import busy_cpu_s, free_port
+from hotline.bench.engines import (
     COMPLAINTS,
     RATE,
     BenchError,
@@ -38,10 +39,9 @@ from hotline.bench import (
     summarize,
     synthesize_lines,
 )
-from hotline.bench_asr import busy_cpu_s, free_port
 
 if TYPE_CHECKING:
-    from hotline.client import CallerClient, OperatorClient
+    from hotline.clients.client import CallerClient, OperatorClient
     from tts import Synthesizer
 
 __all__ = ["Targets", "run_call_bench", "run_soak", "report_calls", "report_soak"]
@@ -435,7 +435,7 @@ async def _guarded(what: str, awaitable: Awaitable[T]) -> T:
 
 async def sign_in_operator(base: str, name: str) -> OperatorClient:
     """A Spanish operator who hears only translations, so the first audio is the translation."""
-    from hotline.client import OperatorClient
+    from hotline.clients.client import OperatorClient
 
     operator = OperatorClient(f"{base}/operator", RATE)
     answer = await _guarded(
@@ -454,8 +454,8 @@ async def run_call(
     delay_s: float = 0.0,
 ) -> CallOutcome:
     """One caller: connect, speak the script at real-time pace, listen out, hang up."""
-    from hotline.client import CallerClient
-    from hotline.demo import wait_until_quiet
+    from hotline.clients.client import CallerClient
+    from hotline.clients.demo import wait_until_quiet
 
     await asyncio.sleep(delay_s)
     began = time.monotonic()
