@@ -9,458 +9,61 @@ call), so the cost of one fsync per commit is small next to losing part of a pub
 ``RecordStore`` is the synchronous core (used by the CLI). ``AsyncRecordStore`` gives the server
 the same methods as coroutines, run on one dedicated writer thread that owns the connection.
 
-Call status is a TEXT column with a CHECK of the known set (``Status``):
-
-- ``queued``: waiting for an operator;
-- ``active``: connected to an operator;
-- ``completed``: ended normally;
-- ``dropped``: cut off (hang-up mid-call, lost connection, or a crashed server);
-- ``busy``: rejected because the queue was full, still recorded.
-
-``queued`` and ``active`` are the open statuses: a call has no end time exactly while it is in one
-of them (the table enforces this). Adding a status (for example one that QA sets) is a schema
-migration: append one to ``MIGRATIONS`` that rebuilds the ``calls`` table with the wider CHECK.
+Call status is a TEXT column with a CHECK of the known set (``Status``, in the wire
+vocabulary). ``queued`` and ``active`` are the open statuses: a call has no end time exactly
+while it is in one of them (the table enforces this). Adding a status is a schema migration
+(``hotline.records.schema``).
 """
 
 from __future__ import annotations
 
 import asyncio
 import builtins
-import csv
-import json
 import logging
 import os
-import re
 import sqlite3
 import threading
-import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, tzinfo
-from enum import StrEnum
 from pathlib import Path, PurePath
 from types import TracebackType
 from typing import Any, Literal, Self, TextIO, TypeVar
 from uuid import uuid4
+
+from hotline.records.export import write_csv, write_json
+from hotline.records.models import (
+    OPEN_STATUSES,
+    UPDATABLE_FIELDS,
+    CallRecord,
+    ComplaintRecord,
+    Kind,
+    RecordError,
+    RecordingRecord,
+    Speaker,
+    Status,
+    UnknownCall,
+    UtteranceRecord,
+    enum_value,
+    iso_utc,
+    mask_phone,
+    parse_time,
+    text_or_none,
+)
+from hotline.records.schema import migrate, use_wal
 
 try:
     import fcntl
 except ImportError:
     fcntl = None
 
-__all__ = [
-    "CSV_COLUMNS",
-    "DEFAULT_FILENAME",
-    "MIGRATIONS",
-    "SCHEMA_VERSION",
-    "AsyncRecordStore",
-    "CallRecord",
-    "ComplaintRecord",
-    "Kind",
-    "RecordError",
-    "RecordStore",
-    "RecordingRecord",
-    "Speaker",
-    "Status",
-    "UnknownCall",
-    "UtteranceRecord",
-    "mask_phone",
-    "migrate",
-]
+__all__ = ["DEFAULT_FILENAME", "AsyncRecordStore", "RecordStore"]
 
 log = logging.getLogger(__name__)
 
 DEFAULT_FILENAME = "hotline.sqlite3"
 REFERENCE_PREFIX = "H"
-
-
-class RecordError(Exception):
-    """A record operation was given a value the store cannot keep (bad field, kind, status...)."""
-
-
-class UnknownCall(RecordError):
-    """No call has the given id (or reference)."""
-
-
-class Status(StrEnum):
-    QUEUED = "queued"
-    ACTIVE = "active"
-    COMPLETED = "completed"
-    DROPPED = "dropped"
-    BUSY = "busy"
-
-
-OPEN_STATUSES = frozenset({Status.QUEUED, Status.ACTIVE})
-FINAL_STATUSES = frozenset(Status) - OPEN_STATUSES
-
-
-class Kind(StrEnum):
-    CONSULTATION = "consultation"
-    HELP_REQUEST = "help_request"
-    COMPLAINT = "complaint"
-    REPORT = "report"
-    SUGGESTION = "suggestion"
-
-
-class Speaker(StrEnum):
-    CALLER = "caller"
-    OPERATOR = "operator"
-    SYSTEM = "system"
-
-
-UPDATABLE_FIELDS = frozenset({"kind", "category", "place", "urgency", "notes", "caller_language"})
-
-
-def mask_phone(raw: str) -> str:
-    """Keep only what an operator needs to tell callers apart: the last four digits.
-
-    A leading '+' is kept, separators are dropped, every other digit becomes '*'. A number of
-    four digits or fewer is masked whole; a caller id with no digits (``anonymous``,
-    ``client:alice``) gives ``""``, since it is not a phone number and may still name someone.
-    """
-    digits = re.sub(r"\D", "", raw)
-    if not digits:
-        return ""
-    plus = "+" if raw.strip().startswith("+") else ""
-    if len(digits) <= 4:
-        return plus + "*" * len(digits)
-    return plus + "*" * (len(digits) - 4) + digits[-4:]
-
-
-def _iso(moment: datetime) -> str:
-    if moment.tzinfo is None:
-        raise RecordError(f"timestamp {moment!r} has no time zone; give an aware datetime")
-    return moment.astimezone(UTC).isoformat(timespec="microseconds")
-
-
-def _parse_time(text: str | None) -> datetime | None:
-    return None if text is None else datetime.fromisoformat(text)
-
-
-def _sql_in(values: frozenset[str] | type[StrEnum]) -> str:
-    return ", ".join(f"'{v}'" for v in sorted(str(v) for v in values))
-
-
-@dataclass(slots=True, frozen=True)
-class CallRecord:
-    """One call's own fields, as stored; timestamps are aware UTC datetimes."""
-
-    id: str
-    reference: str
-    channel: str
-    status: Status
-    started_at: datetime
-    ended_at: datetime | None
-    caller_id_masked: str | None
-    caller_language: str | None
-    operator: str | None
-    operator_language: str | None
-    kind: Kind | None
-    category: str | None
-    place: str | None
-    urgency: str | None
-    notes: str | None
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "reference": self.reference,
-            "channel": self.channel,
-            "status": str(self.status),
-            "started_at": _iso(self.started_at),
-            "ended_at": None if self.ended_at is None else _iso(self.ended_at),
-            "caller_id_masked": self.caller_id_masked,
-            "caller_language": self.caller_language,
-            "operator": self.operator,
-            "operator_language": self.operator_language,
-            "kind": None if self.kind is None else str(self.kind),
-            "category": self.category,
-            "place": self.place,
-            "urgency": self.urgency,
-            "notes": self.notes,
-        }
-
-    @classmethod
-    def _from_row(cls, row: sqlite3.Row) -> CallRecord:
-        return cls(
-            id=row["id"],
-            reference=row["reference"],
-            channel=row["channel"],
-            status=Status(row["status"]),
-            started_at=_parse_time(row["started_at"]),
-            ended_at=_parse_time(row["ended_at"]),
-            caller_id_masked=row["caller_id_masked"],
-            caller_language=row["caller_language"],
-            operator=row["operator"],
-            operator_language=row["operator_language"],
-            kind=None if row["kind"] is None else Kind(row["kind"]),
-            category=row["category"],
-            place=row["place"],
-            urgency=row["urgency"],
-            notes=row["notes"],
-        )
-
-
-@dataclass(slots=True, frozen=True)
-class UtteranceRecord:
-    """One thing said in a call; start_s and end_s are seconds from the start of the call."""
-
-    id: int
-    call_id: str
-    speaker: Speaker
-    language: str | None
-    original: str
-    translation: str | None
-    translation_language: str | None
-    translated: bool
-    note: str | None
-    start_s: float
-    end_s: float
-    confidence: float | None
-    spoken_by_tts: bool
-    typed: bool
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "call_id": self.call_id,
-            "speaker": str(self.speaker),
-            "language": self.language,
-            "original": self.original,
-            "translation": self.translation,
-            "translation_language": self.translation_language,
-            "translated": self.translated,
-            "note": self.note,
-            "start_s": self.start_s,
-            "end_s": self.end_s,
-            "confidence": self.confidence,
-            "spoken_by_tts": self.spoken_by_tts,
-            "typed": self.typed,
-        }
-
-    @classmethod
-    def _from_row(cls, row: sqlite3.Row) -> UtteranceRecord:
-        return cls(
-            id=row["id"],
-            call_id=row["call_id"],
-            speaker=Speaker(row["speaker"]),
-            language=row["language"],
-            original=row["original"],
-            translation=row["translation"],
-            translation_language=row["translation_language"],
-            translated=bool(row["translated"]),
-            note=row["note"],
-            start_s=row["start_s"],
-            end_s=row["end_s"],
-            confidence=row["confidence"],
-            spoken_by_tts=bool(row["spoken_by_tts"]),
-            typed=bool(row["typed"]),
-        )
-
-
-@dataclass(slots=True, frozen=True)
-class RecordingRecord:
-    """One recorded audio leg; path is relative to the data directory."""
-
-    id: int
-    call_id: str
-    leg: str
-    path: str
-    sample_rate: int
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "call_id": self.call_id,
-            "leg": self.leg,
-            "path": self.path,
-            "sample_rate": self.sample_rate,
-        }
-
-
-@dataclass(slots=True, frozen=True)
-class ComplaintRecord:
-    """A whole complaint record: the call, what was said in order, and its recordings."""
-
-    call: CallRecord
-    utterances: tuple[UtteranceRecord, ...]
-    recordings: tuple[RecordingRecord, ...]
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            **self.call.to_dict(),
-            "utterances": [u.to_dict() for u in self.utterances],
-            "recordings": [r.to_dict() for r in self.recordings],
-        }
-
-
-def _schema_v1(conn: sqlite3.Connection) -> None:
-    conn.execute(
-        f"""
-        CREATE TABLE calls (
-            id TEXT PRIMARY KEY,
-            reference TEXT NOT NULL UNIQUE,
-            ref_day TEXT NOT NULL,
-            ref_seq INTEGER NOT NULL CHECK (ref_seq > 0),
-            channel TEXT NOT NULL,
-            status TEXT NOT NULL CHECK (status IN ({_sql_in(Status)})),
-            started_at TEXT NOT NULL,
-            ended_at TEXT,
-            caller_id_masked TEXT,
-            caller_language TEXT,
-            operator TEXT,
-            operator_language TEXT,
-            kind TEXT CHECK (kind IS NULL OR kind IN ({_sql_in(Kind)})),
-            category TEXT,
-            place TEXT,
-            urgency TEXT,
-            notes TEXT,
-            UNIQUE (ref_day, ref_seq),
-            CHECK ((ended_at IS NULL) = (status IN ({_sql_in(OPEN_STATUSES)})))
-        )
-        """
-    )
-    conn.execute("CREATE INDEX calls_started_at ON calls (started_at)")
-    conn.execute("CREATE INDEX calls_status ON calls (status)")
-    conn.execute(
-        f"""
-        CREATE TABLE utterances (
-            id INTEGER PRIMARY KEY,
-            call_id TEXT NOT NULL REFERENCES calls (id),
-            speaker TEXT NOT NULL CHECK (speaker IN ({_sql_in(Speaker)})),
-            language TEXT,
-            original TEXT NOT NULL,
-            translation TEXT,
-            translation_language TEXT,
-            translated INTEGER NOT NULL CHECK (translated IN (0, 1)),
-            note TEXT,
-            start_s REAL NOT NULL CHECK (start_s >= 0),
-            end_s REAL NOT NULL CHECK (end_s >= start_s),
-            confidence REAL CHECK (confidence IS NULL OR confidence BETWEEN 0 AND 1),
-            spoken_by_tts INTEGER NOT NULL CHECK (spoken_by_tts IN (0, 1)),
-            typed INTEGER NOT NULL CHECK (typed IN (0, 1))
-        )
-        """
-    )
-    conn.execute("CREATE INDEX utterances_call ON utterances (call_id, start_s, id)")
-    conn.execute(
-        """
-        CREATE TABLE recordings (
-            id INTEGER PRIMARY KEY,
-            call_id TEXT NOT NULL REFERENCES calls (id),
-            leg TEXT NOT NULL CHECK (leg <> ''),
-            path TEXT NOT NULL CHECK (path <> ''),
-            sample_rate INTEGER NOT NULL CHECK (sample_rate > 0)
-        )
-        """
-    )
-    conn.execute("CREATE INDEX recordings_call ON recordings (call_id, id)")
-
-
-MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (_schema_v1,)
-"""Migration i takes the file from schema version i to i + 1 (PRAGMA user_version)."""
-
-SCHEMA_VERSION = len(MIGRATIONS)
-
-
-def migrate(conn: sqlite3.Connection) -> int:
-    """Bring the file up to SCHEMA_VERSION, one committed step per version; returns the version.
-
-    The version is read again inside each write transaction, so two processes opening a new
-    file at once do not both create the tables.
-    """
-    while True:
-        conn.execute("BEGIN IMMEDIATE")
-        try:
-            version = conn.execute("PRAGMA user_version").fetchone()[0]
-            if version > SCHEMA_VERSION:
-                raise RecordError(
-                    f"records file has schema version {version}, newer than this program's "
-                    f"{SCHEMA_VERSION}; upgrade hotline"
-                )
-            if version == SCHEMA_VERSION:
-                conn.execute("COMMIT")
-                return version
-            MIGRATIONS[version](conn)
-            conn.execute(f"PRAGMA user_version = {version + 1}")
-            conn.execute("COMMIT")
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
-
-
-def _use_wal(conn: sqlite3.Connection, path: Path, timeout: float) -> None:
-    """Switch the file to WAL, retrying while another opener holds it.
-
-    SQLite does not call the busy handler for this switch, so stores opening a new file at
-    the same moment would otherwise fail with "database is locked".
-    """
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
-        except sqlite3.OperationalError as exc:
-            if exc.sqlite_errorcode != sqlite3.SQLITE_BUSY or time.monotonic() > deadline:
-                raise
-            time.sleep(0.01)
-            continue
-        if mode != "wal":
-            raise RecordError(f"{path}: SQLite would not use WAL mode here (it chose {mode!r})")
-        return
-
-
-def _text_or_none(name: str, value: object) -> str | None:
-    if value is None or isinstance(value, str):
-        return value
-    raise RecordError(f"{name} must be text or None, not {type(value).__name__}")
-
-
-def _enum_value(enum: type[StrEnum], name: str, value: object) -> StrEnum:
-    try:
-        return enum(value)
-    except ValueError:
-        allowed = ", ".join(repr(str(v)) for v in enum)
-        raise RecordError(f"{name} {value!r} is not one of {allowed}") from None
-
-
-CSV_COLUMNS: tuple[str, ...] = (
-    "reference",
-    "call_id",
-    "channel",
-    "status",
-    "started_at",
-    "ended_at",
-    "caller_id_masked",
-    "caller_language",
-    "operator",
-    "operator_language",
-    "kind",
-    "category",
-    "place",
-    "urgency",
-    "notes",
-    "utterance_id",
-    "speaker",
-    "language",
-    "original",
-    "translation",
-    "translation_language",
-    "translated",
-    "note",
-    "start_s",
-    "end_s",
-    "confidence",
-    "spoken_by_tts",
-    "typed",
-)
-"""CSV export columns: the call's fields, then one utterance's (``utterance_id`` is its id).
-
-There is one row per utterance; a call with none (a busy call, say) has one row with the
-utterance columns empty. Booleans are ``true``/``false``; empty means None. Recordings are only
-in the JSON export.
-"""
 
 
 class RecordStore:
@@ -485,7 +88,7 @@ class RecordStore:
         self._conn = sqlite3.connect(self.path, isolation_level=None, timeout=10.0)
         try:
             self._conn.row_factory = sqlite3.Row
-            _use_wal(self._conn, self.path, timeout=10.0)
+            use_wal(self._conn, self.path, timeout=10.0)
             self._conn.execute("PRAGMA synchronous = FULL")
             self._conn.execute("PRAGMA foreign_keys = ON")
             migrate(self._conn)
@@ -561,10 +164,10 @@ class RecordStore:
         for row in rows:
             if row["id"] in self._open_calls:
                 continue
-            ended = _parse_time(row["started_at"]) + timedelta(seconds=row["last_s"] or 0)
+            ended = parse_time(row["started_at"]) + timedelta(seconds=row["last_s"] or 0)
             conn.execute(
                 "UPDATE calls SET status = ?, ended_at = ? WHERE id = ?",
-                (Status.DROPPED, _iso(ended), row["id"]),
+                (Status.DROPPED, iso_utc(ended), row["id"]),
             )
             recovered.append(row["id"])
             log.warning(
@@ -583,12 +186,12 @@ class RecordStore:
 
         Only the masked caller id (``mask_phone``) is stored.
         """
-        _text_or_none("caller_language", caller_language)
-        _text_or_none("caller_id", caller_id)
+        text_or_none("caller_language", caller_language)
+        text_or_none("caller_id", caller_id)
         if not isinstance(channel, str) or not channel:
             raise RecordError(f"channel must be non-empty text, not {channel!r}")
         started = datetime.now(UTC) if started_at is None else started_at
-        started_iso = _iso(started)
+        started_iso = iso_utc(started)
         day = started.astimezone(self.reference_tz).strftime("%Y%m%d")
         masked = mask_phone(caller_id) if caller_id else None
         call_id = uuid4().hex
@@ -621,7 +224,7 @@ class RecordStore:
         """Record which operator took the call and the language they speak (status unchanged)."""
         if not isinstance(operator, str) or not operator:
             raise RecordError(f"operator must be non-empty text, not {operator!r}")
-        _text_or_none("operator_language", operator_language)
+        text_or_none("operator_language", operator_language)
         self._update(call_id, {"operator": operator, "operator_language": operator_language})
 
     def set_status(self, call_id: str, status: str) -> None:
@@ -630,7 +233,7 @@ class RecordStore:
         An open call takes 'queued' or 'active'; ending it is ``finish_call``'s job, which also
         sets the end time. A finished call takes only final statuses.
         """
-        new = _enum_value(Status, "status", status)
+        new = enum_value(Status, "status", status)
         with self._write() as conn:
             row = conn.execute("SELECT ended_at FROM calls WHERE id = ?", (call_id,)).fetchone()
             if row is None:
@@ -652,9 +255,9 @@ class RecordStore:
                 f"unknown field(s) {', '.join(unknown)}; "
                 f"updatable fields are {', '.join(sorted(UPDATABLE_FIELDS))}"
             )
-        values = {name: _text_or_none(name, value) for name, value in fields.items()}
+        values = {name: text_or_none(name, value) for name, value in fields.items()}
         if values.get("kind") is not None:
-            values["kind"] = _enum_value(Kind, "kind", values["kind"])
+            values["kind"] = enum_value(Kind, "kind", values["kind"])
         if values:
             self._update(call_id, values)
         return self._call(call_id)
@@ -684,10 +287,10 @@ class RecordStore:
         text the operator typed rather than said. Utterances may still be added after the call
         is finished, so a late final transcript is kept rather than lost.
         """
-        who = _enum_value(Speaker, "speaker", speaker)
+        who = enum_value(Speaker, "speaker", speaker)
         if not isinstance(original, str):
             raise RecordError(f"original must be text, not {type(original).__name__}")
-        _text_or_none("language", language)
+        text_or_none("language", language)
         translated = self._check_translation(translation, translation_language, translated, note)
         if not 0 <= start_s <= end_s:
             raise RecordError(f"times must satisfy 0 <= start_s <= end_s, got {start_s}, {end_s}")
@@ -758,9 +361,9 @@ class RecordStore:
         translated: bool | None,
         note: str | None,
     ) -> bool:
-        _text_or_none("translation", translation)
-        _text_or_none("translation_language", translation_language)
-        _text_or_none("note", note)
+        text_or_none("translation", translation)
+        text_or_none("translation_language", translation_language)
+        text_or_none("note", note)
         if translated is None:
             return translation is not None
         if translated and translation is None:
@@ -789,10 +392,10 @@ class RecordStore:
         self, call_id: str, status: str = Status.COMPLETED, ended_at: datetime | None = None
     ) -> CallRecord:
         """End the call with a final status and end time; a call already ended is left as is."""
-        final = _enum_value(Status, "status", status)
+        final = enum_value(Status, "status", status)
         if final in OPEN_STATUSES:
             raise RecordError(f"finish_call needs a final status, not {str(final)!r}")
-        ended = _iso(datetime.now(UTC) if ended_at is None else ended_at)
+        ended = iso_utc(datetime.now(UTC) if ended_at is None else ended_at)
         with self._write() as conn:
             cursor = conn.execute(
                 "UPDATE calls SET status = ?, ended_at = ? WHERE id = ? AND ended_at IS NULL",
@@ -850,27 +453,8 @@ class RecordStore:
         if fmt not in ("json", "csv"):
             raise RecordError(f"export format must be 'json' or 'csv', not {fmt!r}")
         calls = self.list(limit=limit, status=status, language=language, since=since)
-        if fmt == "json":
-            out.write("[")
-            for i, call in enumerate(calls):
-                out.write(",\n" if i else "\n")
-                out.write(json.dumps(self._complaint(call).to_dict(), ensure_ascii=False))
-            out.write("\n]\n" if calls else "]\n")
-            return len(calls)
-        writer = csv.DictWriter(out, fieldnames=CSV_COLUMNS, lineterminator="\n")
-        writer.writeheader()
-        for call in calls:
-            call_fields = call.to_dict()
-            call_fields["call_id"] = call_fields.pop("id")
-            utterances = self._complaint(call).utterances
-            if not utterances:
-                writer.writerow(_csv_row(call_fields))
-            for utterance in utterances:
-                fields = utterance.to_dict()
-                fields["utterance_id"] = fields.pop("id")
-                del fields["call_id"]
-                writer.writerow(_csv_row({**call_fields, **fields}))
-        return len(calls)
+        records = (self._complaint(call) for call in calls)
+        return write_json(records, out) if fmt == "json" else write_csv(records, out)
 
     def _filters(
         self, status: str | None, language: str | None, since: datetime | None
@@ -879,13 +463,13 @@ class RecordStore:
         params: list[Any] = []
         if status is not None:
             clauses.append("status = ?")
-            params.append(_enum_value(Status, "status", status))
+            params.append(enum_value(Status, "status", status))
         if language is not None:
             clauses.append("caller_language = ?")
             params.append(language)
         if since is not None:
             clauses.append("started_at >= ?")
-            params.append(_iso(since))
+            params.append(iso_utc(since))
         return ("WHERE " + " AND ".join(clauses) if clauses else ""), tuple(params)
 
     def _exists(self, call_id: str) -> bool:
@@ -932,17 +516,6 @@ class RecordStore:
                 for row in recordings
             ),
         )
-
-
-def _csv_row(fields: dict[str, Any]) -> dict[str, str]:
-    def cell(value: Any) -> str:
-        if value is None:
-            return ""
-        if isinstance(value, bool):
-            return "true" if value else "false"
-        return str(value)
-
-    return {name: cell(fields.get(name)) for name in CSV_COLUMNS}
 
 
 T = TypeVar("T")

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from hotline.records.store import (
+from hotline.records import (
     CSV_COLUMNS,
     SCHEMA_VERSION,
     AsyncRecordStore,
@@ -138,7 +138,7 @@ def test_call_life_is_recorded_in_order_and_found_by_reference(store: RecordStor
 CHILD_ADDS_AND_WAITS = """
 import sys
 from pathlib import Path
-from hotline.records.store import RecordStore
+from hotline.records import RecordStore
 
 store = RecordStore(Path(sys.argv[1]))
 call = store.create_call("es", caller_id="+34 612 345 678", channel="twilio")

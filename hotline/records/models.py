@@ -1,0 +1,239 @@
+"""What a complaint record holds, as the store returns it: a call, what was said in order,
+and where it was recorded. Timestamps are aware UTC datetimes."""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any
+
+from hotline.wire.vocabulary import RECORD_FIELDS, Kind, Speaker, Status
+
+__all__ = [
+    "FINAL_STATUSES",
+    "OPEN_STATUSES",
+    "UPDATABLE_FIELDS",
+    "CallRecord",
+    "ComplaintRecord",
+    "Kind",
+    "RecordError",
+    "RecordingRecord",
+    "Speaker",
+    "Status",
+    "UnknownCall",
+    "UtteranceRecord",
+    "mask_phone",
+]
+
+
+class RecordError(Exception):
+    """A record operation was given a value the store cannot keep (bad field, kind, status...)."""
+
+
+class UnknownCall(RecordError):
+    """No call has the given id (or reference)."""
+
+
+OPEN_STATUSES = frozenset({Status.QUEUED, Status.ACTIVE})
+FINAL_STATUSES = frozenset(Status) - OPEN_STATUSES
+
+
+UPDATABLE_FIELDS = frozenset({*RECORD_FIELDS, "caller_language"})
+"""What may change on a call after it is created: the operator's fields and the language
+chosen at the menu."""
+
+
+def mask_phone(raw: str) -> str:
+    """Keep only what an operator needs to tell callers apart: the last four digits.
+
+    A leading '+' is kept, separators are dropped, every other digit becomes '*'. A number of
+    four digits or fewer is masked whole; a caller id with no digits (``anonymous``,
+    ``client:alice``) gives ``""``, since it is not a phone number and may still name someone.
+    """
+    digits = re.sub(r"\D", "", raw)
+    if not digits:
+        return ""
+    plus = "+" if raw.strip().startswith("+") else ""
+    if len(digits) <= 4:
+        return plus + "*" * len(digits)
+    return plus + "*" * (len(digits) - 4) + digits[-4:]
+
+
+def iso_utc(moment: datetime) -> str:
+    if moment.tzinfo is None:
+        raise RecordError(f"timestamp {moment!r} has no time zone; give an aware datetime")
+    return moment.astimezone(UTC).isoformat(timespec="microseconds")
+
+
+def parse_time(text: str | None) -> datetime | None:
+    return None if text is None else datetime.fromisoformat(text)
+
+
+@dataclass(slots=True, frozen=True)
+class CallRecord:
+    """One call's own fields, as stored; timestamps are aware UTC datetimes."""
+
+    id: str
+    reference: str
+    channel: str
+    status: Status
+    started_at: datetime
+    ended_at: datetime | None
+    caller_id_masked: str | None
+    caller_language: str | None
+    operator: str | None
+    operator_language: str | None
+    kind: Kind | None
+    category: str | None
+    place: str | None
+    urgency: str | None
+    notes: str | None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "reference": self.reference,
+            "channel": self.channel,
+            "status": str(self.status),
+            "started_at": iso_utc(self.started_at),
+            "ended_at": None if self.ended_at is None else iso_utc(self.ended_at),
+            "caller_id_masked": self.caller_id_masked,
+            "caller_language": self.caller_language,
+            "operator": self.operator,
+            "operator_language": self.operator_language,
+            "kind": None if self.kind is None else str(self.kind),
+            "category": self.category,
+            "place": self.place,
+            "urgency": self.urgency,
+            "notes": self.notes,
+        }
+
+    @classmethod
+    def _from_row(cls, row: sqlite3.Row) -> CallRecord:
+        return cls(
+            id=row["id"],
+            reference=row["reference"],
+            channel=row["channel"],
+            status=Status(row["status"]),
+            started_at=parse_time(row["started_at"]),
+            ended_at=parse_time(row["ended_at"]),
+            caller_id_masked=row["caller_id_masked"],
+            caller_language=row["caller_language"],
+            operator=row["operator"],
+            operator_language=row["operator_language"],
+            kind=None if row["kind"] is None else Kind(row["kind"]),
+            category=row["category"],
+            place=row["place"],
+            urgency=row["urgency"],
+            notes=row["notes"],
+        )
+
+
+@dataclass(slots=True, frozen=True)
+class UtteranceRecord:
+    """One thing said in a call; start_s and end_s are seconds from the start of the call."""
+
+    id: int
+    call_id: str
+    speaker: Speaker
+    language: str | None
+    original: str
+    translation: str | None
+    translation_language: str | None
+    translated: bool
+    note: str | None
+    start_s: float
+    end_s: float
+    confidence: float | None
+    spoken_by_tts: bool
+    typed: bool
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "call_id": self.call_id,
+            "speaker": str(self.speaker),
+            "language": self.language,
+            "original": self.original,
+            "translation": self.translation,
+            "translation_language": self.translation_language,
+            "translated": self.translated,
+            "note": self.note,
+            "start_s": self.start_s,
+            "end_s": self.end_s,
+            "confidence": self.confidence,
+            "spoken_by_tts": self.spoken_by_tts,
+            "typed": self.typed,
+        }
+
+    @classmethod
+    def _from_row(cls, row: sqlite3.Row) -> UtteranceRecord:
+        return cls(
+            id=row["id"],
+            call_id=row["call_id"],
+            speaker=Speaker(row["speaker"]),
+            language=row["language"],
+            original=row["original"],
+            translation=row["translation"],
+            translation_language=row["translation_language"],
+            translated=bool(row["translated"]),
+            note=row["note"],
+            start_s=row["start_s"],
+            end_s=row["end_s"],
+            confidence=row["confidence"],
+            spoken_by_tts=bool(row["spoken_by_tts"]),
+            typed=bool(row["typed"]),
+        )
+
+
+@dataclass(slots=True, frozen=True)
+class RecordingRecord:
+    """One recorded audio leg; path is relative to the data directory."""
+
+    id: int
+    call_id: str
+    leg: str
+    path: str
+    sample_rate: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "call_id": self.call_id,
+            "leg": self.leg,
+            "path": self.path,
+            "sample_rate": self.sample_rate,
+        }
+
+
+@dataclass(slots=True, frozen=True)
+class ComplaintRecord:
+    """A whole complaint record: the call, what was said in order, and its recordings."""
+
+    call: CallRecord
+    utterances: tuple[UtteranceRecord, ...]
+    recordings: tuple[RecordingRecord, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            **self.call.to_dict(),
+            "utterances": [u.to_dict() for u in self.utterances],
+            "recordings": [r.to_dict() for r in self.recordings],
+        }
+
+
+def text_or_none(name: str, value: object) -> str | None:
+    if value is None or isinstance(value, str):
+        return value
+    raise RecordError(f"{name} must be text or None, not {type(value).__name__}")
+
+
+def enum_value(enum: type[StrEnum], name: str, value: object) -> StrEnum:
+    try:
+        return enum(value)
+    except ValueError:
+        allowed = ", ".join(repr(str(v)) for v in enum)
+        raise RecordError(f"{name} {value!r} is not one of {allowed}") from None

@@ -1,0 +1,141 @@
+"""The records file's schema and its migrations, numbered by ``PRAGMA user_version``.
+
+Each migration is frozen once released: it spells out the values its CHECK constraints
+allow rather than reading today's enums, so a file made by any version migrates the same
+way. Adding a status or a kind is a new migration that rebuilds the table.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from hotline.records.models import RecordError
+
+__all__ = ["MIGRATIONS", "SCHEMA_VERSION", "migrate", "use_wal"]
+
+V1_STATUSES = ("active", "busy", "completed", "dropped", "queued")
+V1_OPEN_STATUSES = ("active", "queued")
+V1_KINDS = ("complaint", "consultation", "help_request", "report", "suggestion")
+V1_SPEAKERS = ("caller", "operator", "system")
+
+
+def _sql_in(values: tuple[str, ...]) -> str:
+    return ", ".join(f"'{v}'" for v in values)
+
+
+def _schema_v1(conn: sqlite3.Connection) -> None:
+    conn.execute(
+        f"""
+        CREATE TABLE calls (
+            id TEXT PRIMARY KEY,
+            reference TEXT NOT NULL UNIQUE,
+            ref_day TEXT NOT NULL,
+            ref_seq INTEGER NOT NULL CHECK (ref_seq > 0),
+            channel TEXT NOT NULL,
+            status TEXT NOT NULL CHECK (status IN ({_sql_in(V1_STATUSES)})),
+            started_at TEXT NOT NULL,
+            ended_at TEXT,
+            caller_id_masked TEXT,
+            caller_language TEXT,
+            operator TEXT,
+            operator_language TEXT,
+            kind TEXT CHECK (kind IS NULL OR kind IN ({_sql_in(V1_KINDS)})),
+            category TEXT,
+            place TEXT,
+            urgency TEXT,
+            notes TEXT,
+            UNIQUE (ref_day, ref_seq),
+            CHECK ((ended_at IS NULL) = (status IN ({_sql_in(V1_OPEN_STATUSES)})))
+        )
+        """
+    )
+    conn.execute("CREATE INDEX calls_started_at ON calls (started_at)")
+    conn.execute("CREATE INDEX calls_status ON calls (status)")
+    conn.execute(
+        f"""
+        CREATE TABLE utterances (
+            id INTEGER PRIMARY KEY,
+            call_id TEXT NOT NULL REFERENCES calls (id),
+            speaker TEXT NOT NULL CHECK (speaker IN ({_sql_in(V1_SPEAKERS)})),
+            language TEXT,
+            original TEXT NOT NULL,
+            translation TEXT,
+            translation_language TEXT,
+            translated INTEGER NOT NULL CHECK (translated IN (0, 1)),
+            note TEXT,
+            start_s REAL NOT NULL CHECK (start_s >= 0),
+            end_s REAL NOT NULL CHECK (end_s >= start_s),
+            confidence REAL CHECK (confidence IS NULL OR confidence BETWEEN 0 AND 1),
+            spoken_by_tts INTEGER NOT NULL CHECK (spoken_by_tts IN (0, 1)),
+            typed INTEGER NOT NULL CHECK (typed IN (0, 1))
+        )
+        """
+    )
+    conn.execute("CREATE INDEX utterances_call ON utterances (call_id, start_s, id)")
+    conn.execute(
+        """
+        CREATE TABLE recordings (
+            id INTEGER PRIMARY KEY,
+            call_id TEXT NOT NULL REFERENCES calls (id),
+            leg TEXT NOT NULL CHECK (leg <> ''),
+            path TEXT NOT NULL CHECK (path <> ''),
+            sample_rate INTEGER NOT NULL CHECK (sample_rate > 0)
+        )
+        """
+    )
+    conn.execute("CREATE INDEX recordings_call ON recordings (call_id, id)")
+
+
+MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (_schema_v1,)
+"""Migration i takes the file from schema version i to i + 1 (PRAGMA user_version)."""
+
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+def migrate(conn: sqlite3.Connection) -> int:
+    """Bring the file up to SCHEMA_VERSION, one committed step per version; returns the version.
+
+    The version is read again inside each write transaction, so two processes opening a new
+    file at once do not both create the tables.
+    """
+    while True:
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            version = conn.execute("PRAGMA user_version").fetchone()[0]
+            if version > SCHEMA_VERSION:
+                raise RecordError(
+                    f"records file has schema version {version}, newer than this program's "
+                    f"{SCHEMA_VERSION}; upgrade hotline"
+                )
+            if version == SCHEMA_VERSION:
+                conn.execute("COMMIT")
+                return version
+            MIGRATIONS[version](conn)
+            conn.execute(f"PRAGMA user_version = {version + 1}")
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+
+
+def use_wal(conn: sqlite3.Connection, path: Path, timeout: float) -> None:
+    """Switch the file to WAL, retrying while another opener holds it.
+
+    SQLite does not call the busy handler for this switch, so stores opening a new file at
+    the same moment would otherwise fail with "database is locked".
+    """
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+        except sqlite3.OperationalError as exc:
+            if exc.sqlite_errorcode != sqlite3.SQLITE_BUSY or time.monotonic() > deadline:
+                raise
+            time.sleep(0.01)
+            continue
+        if mode != "wal":
+            raise RecordError(f"{path}: SQLite would not use WAL mode here (it chose {mode!r})")
+        return

@@ -1,0 +1,147 @@
+"""The hotline's words, defined once: message types, error codes, roles, call statuses and
+states, complaint kinds and the record fields an operator may fill in.
+
+The server, the records, the Python client, the softphone and the browser pages all take
+these from here (the pages through the generated ``static/wire.js``, which a test keeps in
+step with this module). Adding a word here is a protocol change: docs/protocol.md says what
+each one means.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+__all__ = [
+    "PROTOCOL_VERSION",
+    "SAMPLE_RATES",
+    "RECORD_FIELDS",
+    "CallState",
+    "Channel",
+    "ClientType",
+    "ErrorCode",
+    "Kind",
+    "RecordingLeg",
+    "Role",
+    "ServerType",
+    "Speaker",
+    "Status",
+]
+
+PROTOCOL_VERSION = 1
+SAMPLE_RATES = (8000, 16000, 22050, 24000, 44100, 48000)
+RECORD_FIELDS = ("kind", "category", "place", "urgency", "notes")
+"""The complaint fields an operator fills in with a ``record`` message."""
+
+
+class Role(StrEnum):
+    """Who is at the other end of a ``/call`` or ``/operator`` connection."""
+
+    CALLER = "caller"
+    OPERATOR = "operator"
+
+
+class Speaker(StrEnum):
+    """Who said an utterance in a record; ``system`` is the hotline's own prompts."""
+
+    CALLER = "caller"
+    OPERATOR = "operator"
+    SYSTEM = "system"
+
+
+class ClientType(StrEnum):
+    """Messages a caller or an operator sends to the server."""
+
+    HELLO = "hello"
+    DTMF = "dtmf"
+    TEXT = "text"
+    HANGUP = "hangup"
+    AVAILABLE = "available"
+    ACCEPT = "accept"
+    REPLY = "reply"
+    PREVIEW = "preview"
+    QUICK_REPLY = "quick_reply"
+    RECORD = "record"
+    SETTINGS = "settings"
+
+
+class ServerType(StrEnum):
+    """Messages the server sends to a caller or an operator."""
+
+    ERROR = "error"
+    MENU = "menu"
+    READY = "ready"
+    SAY = "say"
+    STATUS = "status"
+    CAPTION = "caption"
+    CLEAR = "clear"
+    ENDED = "ended"
+    NOTICE = "notice"
+    QUEUE = "queue"
+    CONNECTED = "connected"
+    PREVIEW = "preview"
+    REPLY_SENT = "reply_sent"
+    RECORD_SUGGESTION = "record_suggestion"
+    RECORD_SAVED = "record_saved"
+
+
+class ErrorCode(StrEnum):
+    BAD_JSON = "bad_json"
+    UNKNOWN_TYPE = "unknown_type"
+    BAD_MESSAGE = "bad_message"
+    NOT_STARTED = "not_started"
+    BAD_SAMPLE_RATE = "bad_sample_rate"
+    FRAME_TOO_LARGE = "frame_too_large"
+    BAD_AUDIO = "bad_audio"
+    UNSUPPORTED_VERSION = "unsupported_version"
+    UNSUPPORTED_LANGUAGE = "unsupported_language"
+    NO_CALL = "no_call"
+    BAD_CREDENTIALS = "bad_credentials"
+    INTERNAL = "internal"
+
+
+class CallState(StrEnum):
+    """Where a caller's call is, as told by ``status`` messages."""
+
+    QUEUED = "queued"
+    CONNECTED = "connected"
+    BUSY = "busy"
+
+
+class Status(StrEnum):
+    """A call's status in its record.
+
+    ``queued`` and ``active`` are open; ``completed`` ended normally; ``dropped`` was cut off
+    (hang-up mid-call, a lost connection, or a crashed server); ``busy`` was turned away
+    because no operator could take it, and is still recorded.
+    """
+
+    QUEUED = "queued"
+    ACTIVE = "active"
+    COMPLETED = "completed"
+    DROPPED = "dropped"
+    BUSY = "busy"
+
+
+class Kind(StrEnum):
+    """What kind of contact a complaint record is."""
+
+    CONSULTATION = "consultation"
+    HELP_REQUEST = "help_request"
+    COMPLAINT = "complaint"
+    REPORT = "report"
+    SUGGESTION = "suggestion"
+
+
+class Channel(StrEnum):
+    """Which way a call came in."""
+
+    WEB = "web"
+
+
+class RecordingLeg(StrEnum):
+    """The four recordings of a call: what each party said, and what each party heard."""
+
+    CALLER_IN = "caller_in"
+    CALLER_HEARD = "caller_heard"
+    OPERATOR_IN = "operator_in"
+    OPERATOR_HEARD = "operator_heard"
