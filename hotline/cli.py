@@ -210,9 +210,9 @@ def _cmd_softphone(args: argparse.Namespace) -> int:
 
 
 def _cmd_bench(args: argparse.Namespace) -> int:
-    from hotline.bench import engines as bench
+    from hotline.bench.cli import main as bench_main
 
-    return bench.main(args)
+    return bench_main(args)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -307,7 +307,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_cmd_softphone)
 
     p = sub.add_parser("bench", help="benchmarks (timings are reported here, never asserted)")
-    from hotline.bench.engines import add_arguments
+    from hotline.bench.cli import add_arguments
 
     add_arguments(p)
     p.set_defaults(func=_cmd_bench)

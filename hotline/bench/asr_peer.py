@@ -30,23 +30,27 @@ import tempfile
 import threading
 import time
 from collections.abc import Iterator, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from hotline.bench.engines import (
+from hotline.bench.common import (
     KOREAN_CLIP,
     KOREAN_WARM_UP,
     RATE,
     BenchError,
     Summary,
-    machine,
+    busy_cpu_s,
+    fmt,
+    free_port,
+    ms,
     print_table,
     silence,
     summarize,
     synthesize_lines,
+    write_json,
 )
 
 __all__ = ["PEER_LAUNCHER", "add_arguments", "main", "run_asr_peer_bench"]
@@ -183,12 +187,6 @@ def chunks_of(pcm: np.ndarray) -> list[bytes]:
 # --- servers ---------------------------------------------------------------------------------
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def korean_model() -> Path:
     from asr.vosk_engine import packaged_korean_model
 
@@ -271,18 +269,6 @@ def _wait_listening(server: ServerProcess) -> None:
             return
         time.sleep(0.2)
     raise BenchError(f"{server.system} server did not listen within {START_TIMEOUT_S:.0f} s")
-
-
-def busy_cpu_s() -> float | None:
-    """CPU seconds all processes on this machine have used, from /proc/stat: other work on a
-    shared machine shows up as cores taken from the server under test."""
-    try:
-        fields = Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]
-    except OSError:
-        return None
-    ticks = [int(x) for x in fields]
-    idle = ticks[3] + ticks[4]
-    return (sum(ticks[:8]) - idle) / os.sysconf("SC_CLK_TCK")
 
 
 # --- the lock-step, real-time client ----------------------------------------------------------
@@ -475,20 +461,12 @@ def _print_step(step: Step) -> None:
     s = step.lag_s
     cpu = "-" if step.server_cpu_s is None else f"{step.server_cpu_s / step.audio_s:.3f}"
     print(
-        f"  {step.system:4} N={step.streams:2}  p50={_ms(s.p50)} ms  p95={_ms(s.p95)} ms  "
-        f"max={_ms(s.max)} ms  cpu/audio-s={cpu}  others={_fmt(step.others_cpu)} cores  "
+        f"  {step.system:4} N={step.streams:2}  p50={ms(s.p50, 0)} ms  p95={ms(s.p95, 0)} ms  "
+        f"max={ms(s.max, 0)} ms  cpu/audio-s={cpu}  others={fmt(step.others_cpu)} cores  "
         f"finals={step.finals} hangul={step.hangul_chars}  "
         f"{'held' if step.held else 'NOT held'}{'  errors: ' + step.errors[0] if step.errors else ''}",
         flush=True,
     )
-
-
-def _fmt(value: float | None) -> str:
-    return "-" if value is None else f"{value:.2f}"
-
-
-def _ms(value: float | None) -> str:
-    return "-" if value is None else f"{value * 1000:.0f}"
 
 
 def report(result: AsrPeerBench) -> None:
@@ -508,7 +486,7 @@ def report(result: AsrPeerBench) -> None:
                 continue
             cpu = "-" if step.server_cpu_s is None else f"{step.server_cpu_s / step.audio_s:.3f}"
             mark = "" if step.held else " ✗"
-            row += [_ms(step.lag_s.p50), _ms(step.lag_s.p95) + mark, cpu]
+            row += [ms(step.lag_s.p50, 0), ms(step.lag_s.p95, 0) + mark, cpu]
         rows.append(row)
     print_table(
         f"/asr lock-step streams, p95 ≤ {HOLD_P95_S} s to hold (✗: not held)", headers, rows
@@ -522,16 +500,6 @@ def report(result: AsrPeerBench) -> None:
     for name, value in result.ratios.items():
         if value is not None:
             print(f"{name.replace('_', ' ')}: {value:.2f}x")
-
-
-def write_json(path: str, result: AsrPeerBench) -> None:
-    payload: dict[str, Any] = {
-        "benchmark": "asr-peer",
-        "machine": machine(),
-        "result": asdict(result),
-    }
-    Path(path).write_text(json.dumps(payload, ensure_ascii=False, indent=2) + "\n")
-    print(f"\nresults written to {path}")
 
 
 # --- command line ----------------------------------------------------------------------------
@@ -631,5 +599,5 @@ def main(args: argparse.Namespace) -> int:
     )
     report(result)
     if args.json:
-        write_json(args.json, result)
+        write_json(args.json, "asr-peer", result)
     return 0

@@ -27,13 +27,14 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
 
-from hotline.bench.asr_peer import busy_cpu_s, free_port
-from hotline.bench.engines import (
+from hotline.bench.common import (
     COMPLAINTS,
     RATE,
     BenchError,
     Summary,
-    _fmt,
+    busy_cpu_s,
+    fmt,
+    free_port,
     print_table,
     silence,
     summarize,
@@ -56,6 +57,7 @@ STEPS = (1, 2, 3, 4, 6, 8, 10, 12, 16, 20, 24, 32)
 STAGGER_S = 3.0
 START_TIMEOUT_S = 300.0
 SOAK_SAMPLE_S = 10.0
+COST_CURVE_TITLE = "hotline: cost and latency of simultaneous translated calls (2-core machine)"
 SERVER_LAUNCHER = "import sys; from hotline.cli import main; sys.exit(main(sys.argv[1:]))"
 WARM_UP_SENTENCES = [
     "I would like to report a broken window at the bus stop.",
@@ -81,7 +83,7 @@ class Targets:
             ("partial", step.partial_lag_s, self.partial_lag_s),
         ):
             if summary.p95 is None or summary.p95 > limit:
-                out.append(f"{name} p95 {_fmt(summary.p95)} > {limit}")
+                out.append(f"{name} p95 {fmt(summary.p95)} > {limit}")
         return out
 
 
@@ -706,14 +708,14 @@ def _print_step(s: CallStep) -> None:
     print(
         f"N={s.calls}: v2v p50/p95 {_pair(s.end_to_audio_s)} s, caption {_pair(s.end_to_translated_s)}"
         f" s, partial lag {_pair(s.partial_lag_s)} s, lost {s.lost}/{s.utterances}, "
-        f"CPU/call-s {s.cpu_per_call_second:.3f}, others {_fmt(s.others_cores)} cores"
+        f"CPU/call-s {s.cpu_per_call_second:.3f}, others {fmt(s.others_cores)} cores"
         + (f"  MISSES: {', '.join(s.misses)}" if s.misses else ""),
         flush=True,
     )
 
 
 def _pair(summary: Summary) -> str:
-    return f"{_fmt(summary.p50)} / {_fmt(summary.p95)}"
+    return f"{fmt(summary.p50)} / {fmt(summary.p95)}"
 
 
 def report_calls(result: CallBench) -> None:
@@ -727,9 +729,9 @@ def report_calls(result: CallBench) -> None:
             "yes" if s.meets_targets else "no",
             f"{s.cpu_per_call_second:.3f}",
             f"{s.cores_busy:.2f}",
-            _fmt(s.others_cores),
-            _fmt(s.rss_mb, 0),
-            _fmt((s.peak_rss_mb - result.idle_rss_mb) / s.calls, 1),
+            fmt(s.others_cores),
+            fmt(s.rss_mb, 0),
+            fmt((s.peak_rss_mb - result.idle_rss_mb) / s.calls, 1),
         ]
         for s in result.steps
     ]
@@ -757,8 +759,8 @@ def report_calls(result: CallBench) -> None:
             [
                 str(s.calls),
                 str(t.call),
-                _fmt(t.translated_s),
-                _fmt(t.audio_s),
+                fmt(t.translated_s),
+                fmt(t.audio_s),
                 t.sentence,
                 t.recognized or "(lost)",
             ]
@@ -930,13 +932,13 @@ def report_soak(result: SoakResult) -> None:
             ["memory per call (MB)", f"{result.memory_per_call_mb:.1f}"],
             ["first / last RSS (MB)", f"{result.first_rss_mb:.1f} / {result.last_rss_mb:.1f}"],
             ["idle RSS after (MB)", f"{result.idle_after_rss_mb:.1f}"],
-            ["RSS slope, tree (MB / 10 min)", _fmt(result.slope_mb_per_10_min)],
-            ["RSS slope, server process (MB / 10 min)", _fmt(result.own_slope_mb_per_10_min)],
+            ["RSS slope, tree (MB / 10 min)", fmt(result.slope_mb_per_10_min)],
+            ["RSS slope, server process (MB / 10 min)", fmt(result.own_slope_mb_per_10_min)],
             ["-> caption p50 / p95 (s)", _pair(result.end_to_translated_s)],
             ["-> audio (v2v) p50 / p95 (s)", _pair(result.end_to_audio_s)],
             ["partial lag p50 / p95 (s)", _pair(result.partial_lag_s)],
             ["server CPU s per call-s", f"{result.cpu_per_call_second:.3f}"],
-            ["others (cores)", _fmt(result.others_cores)],
+            ["others (cores)", fmt(result.others_cores)],
         ],
     )
     for note in result.notes:

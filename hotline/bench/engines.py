@@ -1,230 +1,49 @@
-"""``hotline bench``: how fast the engines and whole translated calls run on this machine.
-
-Benchmarks are the one place timings are measured; they report and never assert. Results
-always print as tables and, with ``--json PATH``, are written out for comparison across
-machines and commits. Engine imports stay inside functions so that ``hotline --help`` and
-every other sub-command do not pay for them.
-"""
+"""``hotline bench engines``: each engine on its own, on this machine: ASR real-time factor
+(fresh and pooled recognizers, one and several streams), translation latency (kept pipe and
+fresh process), and TTS time to first audio. Engine imports stay inside functions so that
+``hotline --help`` does not pay for them; this is the one product module that drives engines
+directly, because it measures them."""
 
 from __future__ import annotations
 
-import argparse
 import asyncio
-import json
 import math
-import os
-import platform
-import sys
 import threading
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, dataclass
-from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, TypeVar
 
 import numpy as np
+
+from hotline.bench.common import (
+    COMPLAINTS,
+    KOREAN_CLIP,
+    KOREAN_LINES,
+    KOREAN_WARM_UP,
+    RATE,
+    SPANISH_LONG,
+    SPANISH_SHORT,
+    Summary,
+    fill_to,
+    fmt,
+    join_with_gaps,
+    print_table,
+    summarize,
+    synthesize_lines,
+)
 
 if TYPE_CHECKING:
     from asr import AsrEngine, Recognizer
     from tts import Synthesizer
 
-__all__ = ["BenchError", "add_arguments", "main", "run_engines_bench"]
+__all__ = ["EnginesBench", "report_engines", "run_engines_bench"]
 
 T = TypeVar("T")
 
-RATE = 16000
 ASR_CHUNK_S = 0.1
-SPEECH_THRESHOLD = 328
-
-KOREAN_CLIP = (
-    Path(__file__).resolve().parents[2]
-    / "shared"
-    / "data"
-    / "speech"
-    / "ko"
-    / "pv_leopard_test_ko.wav"
-)
-KOREAN_LINES = [
-    "우리 집 앞 가로등이 고장 났어요.",
-    "쓰레기가 이 주일 동안 수거되지 않았습니다.",
-    "학교 근처 도로에 큰 구멍이 있어요.",
-    "오늘 아침 버스가 사십 분 늦게 왔습니다.",
-    "이웃이 매일 밤 늦게까지 음악을 크게 틀어요.",
-    "어제부터 수돗물이 갈색으로 나옵니다.",
-    "어젯밤 폭풍으로 나무가 인도에 쓰러졌어요.",
-    "광장 신호등이 작동하지 않습니다.",
-]
-KOREAN_WARM_UP = [
-    "도서관 벽에 누군가 낙서를 했어요.",
-    "공원에 밤에 켜지는 전등이 없습니다.",
-]
 ASR_WARM_UP_LINES = 2
-COMPLAINTS = [
-    "The street light in front of my house is broken.",
-    "Nobody has collected the garbage on our street for two weeks.",
-    "There is a large hole in the road near the school.",
-    "The bus to the city centre was forty minutes late this morning.",
-    "My neighbour plays loud music every night after midnight.",
-    "The water from my tap has been brown since yesterday.",
-    "A tree fell on the pavement during the storm last night.",
-    "The traffic light at the main square does not work.",
-    "Someone painted graffiti on the wall of the public library.",
-    "The park near my home has no working lights at night.",
-    "Cars park on the pavement and block the way for wheelchairs.",
-    "The heating in the community centre has been off for a week.",
-    "There are rats in the courtyard behind the market.",
-    "The recycling bins on my street are always full.",
-    "A water pipe is leaking under the bridge on River Street.",
-    "The pedestrian crossing near the hospital has faded paint.",
-    "The elevator at the metro station has been broken for a month.",
-    "Dogs are left without a leash in the children's playground.",
-    "The sewer smells very bad in front of the bakery.",
-    "Construction work starts at five in the morning every day.",
-    "The bench in the square is broken and dangerous.",
-    "There is no ramp at the entrance of the town hall.",
-    "The snow was not cleared from the sidewalk on Oak Avenue.",
-    "Trucks drive too fast through our quiet neighbourhood.",
-    "The public toilets in the central park are always closed.",
-    "An abandoned car has been parked on my street for months.",
-    "The fountain in the old town is full of rubbish.",
-    "My water bill is twice as high as last month.",
-    "The night bus did not stop at my station yesterday.",
-    "The road signs near the airport are hard to read.",
-]
-SPANISH_SHORT = [
-    "La farola está rota.",
-    "Gracias por su llamada.",
-    "Enviaremos un técnico mañana.",
-    "¿Dónde está el problema?",
-    "Su queja ha sido registrada.",
-    "Un momento, por favor.",
-    "¿Puede repetir la dirección?",
-    "El camión pasará el lunes.",
-]
-SPANISH_LONG = [
-    "Gracias por su llamada. Hemos registrado su queja. Un técnico irá mañana por la mañana.",
-    "La calle estará cerrada hasta el viernes. Puede usar la avenida del parque. Disculpe las molestias.",
-    "El autobús llegó tarde por un accidente. Ya hemos avisado a la empresa. Le llamaremos esta semana.",
-    "Necesito su dirección completa. También necesito un número de teléfono. Así podremos avisarle.",
-    "El agua volverá esta tarde. Los técnicos ya están trabajando. Gracias por su paciencia.",
-]
-
-
-COST_CURVE_TITLE = "hotline: cost and latency of simultaneous translated calls (2-core machine)"
-
-
-class BenchError(RuntimeError):
-    """A benchmark could not run to the end; the message says which step failed and why."""
-
-
-# --- statistics and output ----------------------------------------------------------------
-
-
-@dataclass(slots=True)
-class Summary:
-    """The distribution of one metric; percentiles are None when nothing was measured."""
-
-    count: int
-    p50: float | None
-    p95: float | None
-    max: float | None
-
-
-def summarize(values: Iterable[float]) -> Summary:
-    data = np.asarray(list(values), dtype=float)
-    if data.size == 0:
-        return Summary(0, None, None, None)
-    return Summary(
-        int(data.size),
-        float(np.percentile(data, 50)),
-        float(np.percentile(data, 95)),
-        float(data.max()),
-    )
-
-
-def _fmt(value: float | None, digits: int = 2) -> str:
-    return "-" if value is None else f"{value:.{digits}f}"
-
-
-def _ms(value: float | None) -> str:
-    return "-" if value is None else f"{value * 1000:.1f}"
-
-
-def print_table(title: str, headers: Sequence[str], rows: Sequence[Sequence[str]]) -> None:
-    widths = [max([len(h), *(len(row[i]) for row in rows)]) for i, h in enumerate(headers)]
-    print(f"\n{title}")
-    print("  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True)))
-    print("  ".join("-" * w for w in widths))
-    for row in rows:
-        print("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)))
-
-
-def machine() -> dict[str, Any]:
-    """Enough about the machine to tell results from different ones apart."""
-    return {
-        "cpus": os.cpu_count(),
-        "platform": platform.platform(),
-        "processor": platform.machine(),
-        "python": platform.python_version(),
-    }
-
-
-def write_json(path: str, kind: str, result: Any) -> None:
-    payload = {"benchmark": kind, "machine": machine(), "result": asdict(result)}
-    Path(path).write_text(json.dumps(payload, ensure_ascii=False, indent=2) + "\n")
-    print(f"\nresults written to {path}")
-
-
-# --- speech to feed the recognizers and the calls -------------------------------------------
-
-
-def silence(seconds: float) -> np.ndarray:
-    return np.zeros(int(seconds * RATE), dtype=np.int16)
-
-
-def speech_bounds(pcm: np.ndarray) -> tuple[int, int]:
-    """First and one-past-last sample above -40 dBFS: where speech starts and ends in a clip."""
-    loud = np.flatnonzero(np.abs(pcm.astype(np.int32)) > SPEECH_THRESHOLD)
-    if loud.size == 0:
-        return 0, 0
-    return int(loud[0]), int(loud[-1]) + 1
-
-
-async def synthesize_lines(
-    synthesizer: Synthesizer, lines: Sequence[str], language: str
-) -> list[np.ndarray]:
-    """Each line spoken, trimmed to its speech so that where speech ends is known exactly."""
-    out = []
-    for line in lines:
-        pcm = await synthesizer.synthesize_async(line, language, RATE)
-        start, end = speech_bounds(pcm)
-        out.append(pcm[start:end])
-    return out
-
-
-def join_with_gaps(parts: Sequence[np.ndarray], gap_s: float) -> np.ndarray:
-    pieces: list[np.ndarray] = []
-    for part in parts:
-        pieces += [part, silence(gap_s)]
-    return np.concatenate(pieces)
-
-
-def fill_to(parts: Sequence[np.ndarray], seconds: float) -> tuple[np.ndarray, int]:
-    """Utterances in turn, 0.5 s apart, until `seconds` of audio; also how many were used.
-
-    Audio repeats only when the utterances run out: a recognizer decodes repeated audio far
-    faster than new audio (its graph cache already holds the path), which would flatter it.
-    """
-    wanted = int(seconds * RATE)
-    pieces: list[np.ndarray] = []
-    total = used = 0
-    while total < wanted or not pieces:
-        part = np.concatenate([parts[used % len(parts)], silence(0.5)])
-        pieces.append(part)
-        total += len(part)
-        used += 1
-    return np.concatenate(pieces)[: max(wanted, len(pieces[0]))], used
 
 
 # --- ASR ----------------------------------------------------------------------------------
@@ -556,12 +375,12 @@ def report_engines(result: EnginesBench) -> None:
                 run.language,
                 run.recognizers,
                 str(run.streams),
-                _fmt(run.per_stream[0].audio_s, 1),
-                _fmt(run.acquire_ms, 1),
-                " / ".join(_fmt(r) for r in rtfs),
-                " / ".join(_fmt(t.first_clip_rtf) for t in run.per_stream),
-                _fmt(max(t.worst_chunk_ms for t in run.per_stream), 0),
-                _fmt(run.throughput_streams, 1),
+                fmt(run.per_stream[0].audio_s, 1),
+                fmt(run.acquire_ms, 1),
+                " / ".join(fmt(r) for r in rtfs),
+                " / ".join(fmt(t.first_clip_rtf) for t in run.per_stream),
+                fmt(max(t.worst_chunk_ms for t in run.per_stream), 0),
+                fmt(run.throughput_streams, 1),
             ]
         )
     print_table(
@@ -588,22 +407,22 @@ def report_engines(result: EnginesBench) -> None:
             [
                 "piped",
                 str(mt.piped_ms.count),
-                _fmt(mt.piped_ms.p50),
-                _fmt(mt.piped_ms.p95),
-                _fmt(mt.piped_ms.max),
+                fmt(mt.piped_ms.p50),
+                fmt(mt.piped_ms.p95),
+                fmt(mt.piped_ms.max),
             ],
             [
                 "fresh process",
                 str(mt.fresh_process_ms.count),
-                _fmt(mt.fresh_process_ms.p50),
-                _fmt(mt.fresh_process_ms.p95),
-                _fmt(mt.fresh_process_ms.max),
+                fmt(mt.fresh_process_ms.p50),
+                fmt(mt.fresh_process_ms.p95),
+                fmt(mt.fresh_process_ms.max),
             ],
         ],
     )
     print(
         f"pipeline start (first sentence) {mt.pipeline_start_ms:.1f} ms; "
-        f"fresh / piped median = {_fmt(mt.fresh_over_piped, 0)}x"
+        f"fresh / piped median = {fmt(mt.fresh_over_piped, 0)}x"
     )
     tts = result.tts
     print_table(
@@ -626,107 +445,7 @@ def _summary_row(name: str, summary: Summary, digits: int = 1) -> list[str]:
     return [
         name,
         str(summary.count),
-        _fmt(summary.p50, digits),
-        _fmt(summary.p95, digits),
-        _fmt(summary.max, digits),
+        fmt(summary.p50, digits),
+        fmt(summary.p95, digits),
+        fmt(summary.max, digits),
     ]
-
-
-# --- command line -------------------------------------------------------------------------
-
-
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """The `hotline bench` sub-commands."""
-    sub = parser.add_subparsers(dest="bench", required=True)
-    p = sub.add_parser("engines", help="ASR real-time factor, translation and TTS latency")
-    p.add_argument(
-        "--seconds", type=float, default=20.0, help="seconds of speech per ASR stream (default 20)"
-    )
-    p.add_argument("--json", metavar="PATH", help="also write the results as JSON")
-    p = sub.add_parser(
-        "call", help="latency, CPU and memory of simultaneous translated calls on hotline serve"
-    )
-    p.add_argument("--calls", type=int, default=1, help="simultaneous calls (default 1)")
-    p.add_argument(
-        "--max-calls",
-        type=int,
-        metavar="M",
-        help="step 1, 2, 3, 4, 6, 8, ... up to M calls and report the most that meet the targets",
-    )
-    p.add_argument(
-        "--all-steps",
-        action="store_true",
-        help="with --max-calls, go on after a step that misses a target (for the cost curve)",
-    )
-    p.add_argument(
-        "--repeat",
-        type=int,
-        default=1,
-        metavar="R",
-        help="rounds of calls per step, each with other sentences (default 1)",
-    )
-    _server_env_argument(p)
-    p.add_argument("--json", metavar="PATH", help="also write the results as JSON")
-    p.add_argument("--svg", metavar="PATH", help="also draw the cost curve as an SVG line chart")
-    p = sub.add_parser("soak", help="calls back to back for minutes; the server's RSS over time")
-    p.add_argument("--minutes", type=float, default=30.0, help="how long (default 30)")
-    p.add_argument("--calls", type=int, default=2, help="calls at once (default 2)")
-    _server_env_argument(p)
-    p.add_argument("--json", metavar="PATH", help="also write the results as JSON")
-    from hotline.bench import asr_peer as bench_asr
-
-    bench_asr.add_arguments(sub)
-
-
-def _server_env_argument(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--server-env",
-        action="append",
-        default=[],
-        metavar="HOTLINE_KEY=VALUE",
-        help="configuration for the server under test, as an environment variable (repeatable)",
-    )
-
-
-def main(args: argparse.Namespace) -> int:
-    try:
-        if args.bench == "asr-peer":
-            from hotline.bench import asr_peer as bench_asr
-
-            return bench_asr.main(args)
-        if args.bench == "engines":
-            if args.seconds <= 0:
-                raise BenchError("--seconds must be positive")
-            engines = run_engines_bench(args.seconds)
-            report_engines(engines)
-            if args.json:
-                write_json(args.json, "engines", engines)
-        elif args.bench == "call":
-            from hotline.bench import calls as bench_calls
-
-            if min(args.calls, args.repeat, args.max_calls or 1) < 1:
-                raise BenchError("--calls, --max-calls and --repeat must be at least 1")
-            calls = asyncio.run(
-                bench_calls.run_call_bench(
-                    args.calls, args.max_calls, args.server_env, args.all_steps, args.repeat
-                )
-            )
-            bench_calls.report_calls(calls)
-            if args.json:
-                write_json(args.json, "call", calls)
-            if args.svg:
-                Path(args.svg).write_text(bench_calls.cost_curve_svg(calls, COST_CURVE_TITLE))
-                print(f"cost curve drawn in {args.svg}")
-        else:
-            from hotline.bench import calls as bench_calls
-
-            if args.calls < 1 or args.minutes <= 0:
-                raise BenchError("--calls must be at least 1 and --minutes positive")
-            soak = asyncio.run(bench_calls.run_soak(args.minutes, args.calls, args.server_env))
-            bench_calls.report_soak(soak)
-            if args.json:
-                write_json(args.json, "soak", soak)
-    except BenchError as exc:
-        print(f"hotline bench: {exc}", file=sys.stderr)
-        return 1
-    return 0

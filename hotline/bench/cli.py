@@ -1,0 +1,108 @@
+"""``hotline bench``: how fast the engines and whole translated calls run on this machine.
+
+Benchmarks are the one place timings are measured; they report and never assert. Results
+always print as tables and, with ``--json PATH``, are written out for comparison across
+machines and commits.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from pathlib import Path
+
+from hotline.bench import asr_peer, calls
+from hotline.bench.common import BenchError, write_json
+from hotline.bench.engines import report_engines, run_engines_bench
+
+__all__ = ["add_arguments", "main"]
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The `hotline bench` sub-commands."""
+    sub = parser.add_subparsers(dest="bench", required=True)
+    p = sub.add_parser("engines", help="ASR real-time factor, translation and TTS latency")
+    p.add_argument(
+        "--seconds", type=float, default=20.0, help="seconds of speech per ASR stream (default 20)"
+    )
+    p.add_argument("--json", metavar="PATH", help="also write the results as JSON")
+    p = sub.add_parser(
+        "call", help="latency, CPU and memory of simultaneous translated calls on hotline serve"
+    )
+    p.add_argument("--calls", type=int, default=1, help="simultaneous calls (default 1)")
+    p.add_argument(
+        "--max-calls",
+        type=int,
+        metavar="M",
+        help="step 1, 2, 3, 4, 6, 8, ... up to M calls and report the most that meet the targets",
+    )
+    p.add_argument(
+        "--all-steps",
+        action="store_true",
+        help="with --max-calls, go on after a step that misses a target (for the cost curve)",
+    )
+    p.add_argument(
+        "--repeat",
+        type=int,
+        default=1,
+        metavar="R",
+        help="rounds of calls per step, each with other sentences (default 1)",
+    )
+    _server_env_argument(p)
+    p.add_argument("--json", metavar="PATH", help="also write the results as JSON")
+    p.add_argument("--svg", metavar="PATH", help="also draw the cost curve as an SVG line chart")
+    p = sub.add_parser("soak", help="calls back to back for minutes; the server's RSS over time")
+    p.add_argument("--minutes", type=float, default=30.0, help="how long (default 30)")
+    p.add_argument("--calls", type=int, default=2, help="calls at once (default 2)")
+    _server_env_argument(p)
+    p.add_argument("--json", metavar="PATH", help="also write the results as JSON")
+    asr_peer.add_arguments(sub)
+
+
+def _server_env_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--server-env",
+        action="append",
+        default=[],
+        metavar="HOTLINE_KEY=VALUE",
+        help="configuration for the server under test, as an environment variable (repeatable)",
+    )
+
+
+def main(args: argparse.Namespace) -> int:
+    try:
+        if args.bench == "asr-peer":
+            return asr_peer.main(args)
+        if args.bench == "engines":
+            if args.seconds <= 0:
+                raise BenchError("--seconds must be positive")
+            engines = run_engines_bench(args.seconds)
+            report_engines(engines)
+            if args.json:
+                write_json(args.json, "engines", engines)
+        elif args.bench == "call":
+            if min(args.calls, args.repeat, args.max_calls or 1) < 1:
+                raise BenchError("--calls, --max-calls and --repeat must be at least 1")
+            result = asyncio.run(
+                calls.run_call_bench(
+                    args.calls, args.max_calls, args.server_env, args.all_steps, args.repeat
+                )
+            )
+            calls.report_calls(result)
+            if args.json:
+                write_json(args.json, "call", result)
+            if args.svg:
+                Path(args.svg).write_text(calls.cost_curve_svg(result, calls.COST_CURVE_TITLE))
+                print(f"cost curve drawn in {args.svg}")
+        else:
+            if args.calls < 1 or args.minutes <= 0:
+                raise BenchError("--calls must be at least 1 and --minutes positive")
+            soak = asyncio.run(calls.run_soak(args.minutes, args.calls, args.server_env))
+            calls.report_soak(soak)
+            if args.json:
+                write_json(args.json, "soak", soak)
+    except BenchError as exc:
+        print(f"hotline bench: {exc}", file=sys.stderr)
+        return 1
+    return 0
