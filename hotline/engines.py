@@ -1,27 +1,69 @@
-"""The engines one server process drives, behind their interfaces, with the executors that
-keep blocking work off the event loop. The server never names a concrete engine."""
+"""The one seam between the product and the engine packages (``asr/``, ``translate/``, ``tts/``).
+
+:class:`Engines` holds what one server process drives, loaded once, and offers operations:
+open a speech stream for a call leg, lend a recognizer to an ``/asr`` connection, translate,
+speak. It keeps its executors and pools to itself, so blocking engine work never reaches the
+event loop and nothing else learns which engine it drives. The module-level functions give
+the command line the same engines one at a time (``hotline transcribe|translate|say|engines``).
+
+No other product module imports an engine package; the benchmarks, which measure the
+engines themselves, are the one exception.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import logging
 import os
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import AsyncIterator, Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
+from typing import Any, Protocol, TypeVar
 
 import numpy as np
 
-from asr import AsrRegistry, AsyncUtteranceStream, Endpointer, UtteranceStream
-from asr.registry import build_registry
+from asr import (
+    AsrEngine,
+    AsrError,
+    AsyncUtteranceStream,
+    Endpointer,
+    Final,
+    Partial,
+    Recognizer,
+    UtteranceStream,
+)
+from asr.registry import AsrRegistry, build_registry
 from hotline.config import Config
-from translate import Translation, build_router
-from tts import Synthesizer, default_synthesizer
+from translate import Router, Translation, TranslationError, build_router
+from tts import Synthesizer, TtsError, default_synthesizer
 
-__all__ = ["Engines", "ASR_RATE"]
+__all__ = [
+    "ASR_RATE",
+    "ENGINE_ERRORS",
+    "AsrError",
+    "Engines",
+    "Final",
+    "Partial",
+    "Recognizer",
+    "RecognizerLoan",
+    "SpeechStream",
+    "Translation",
+    "engine_inventory",
+    "synthesizer",
+    "transcribe",
+    "translation_router",
+]
 
 log = logging.getLogger(__name__)
 
+T = TypeVar("T")
+
 ASR_RATE = 16000
+"""The rate every recognizer runs at; call legs and ``/asr`` resample to it."""
+
+ENGINE_ERRORS: tuple[type[Exception], ...] = (AsrError, TranslationError, TtsError)
+"""What engines raise for bad input or a missing model: a clear message, never a bug."""
+
 # A call leg's recognizer finishes at a 100 ms pause (its result held until the endpointer's
 # trailing silence confirms the end), and hears only speech plus 0.5 s of pre-roll.
 EARLY_FINISH_MS = 100
@@ -32,48 +74,134 @@ WARM_UP_PHRASES = {
 }
 
 
+class SpeechStream(Protocol):
+    """One call leg's recognizer: PCM16 at :data:`ASR_RATE` in, Partial and Final events out."""
+
+    async def feed(self, pcm: bytes) -> list[Partial | Final]: ...
+
+    async def close(self) -> list[Partial | Final]:
+        """Finish the utterance in progress; the stream takes no more audio."""
+        ...
+
+    def release(self) -> None:
+        """Give the recognizer back to its pool (after ``close``)."""
+        ...
+
+
+class _LegStream:
+    """A pooled recognizer with our VAD endpointing, decoding in the call-leg threads."""
+
+    def __init__(self, engine: AsrEngine, stream: UtteranceStream, executor: ThreadPoolExecutor):
+        self._engine = engine
+        self._stream = AsyncUtteranceStream(stream, executor=executor)
+
+    async def feed(self, pcm: bytes) -> list[Partial | Final]:
+        return await self._stream.feed(pcm)
+
+    async def close(self) -> list[Partial | Final]:
+        return await self._stream.close()
+
+    def release(self) -> None:
+        try:
+            self._engine.release(self._stream.stream.recognizer)
+        except Exception:
+            log.exception("could not return a recognizer to its pool")
+
+
+class RecognizerLoan:
+    """A pooled recognizer lent to one ``/asr`` connection. Blocking work on it runs in the
+    ASR threads through :meth:`run`; :meth:`give_back` returns it to its pool once no such
+    work is still running."""
+
+    def __init__(self, engine: AsrEngine, recognizer: Recognizer, executor: ThreadPoolExecutor):
+        self.engine_name = engine.name
+        self.recognizer = recognizer
+        self._engine = engine
+        self._executor = executor
+        self._pending: Future | None = None
+        self._returned = False
+
+    async def run(self, work: Callable[..., T], *args: object) -> T:
+        self._pending = self._executor.submit(work, *args)
+        return await asyncio.wrap_future(self._pending)
+
+    def give_back(self) -> None:
+        if self._returned:
+            return
+        self._returned = True
+        pending = self._pending
+        if pending is not None and not pending.done():
+            pending.add_done_callback(lambda _: _release(self._engine, self.recognizer))
+        else:
+            _release(self._engine, self.recognizer)
+
+
+def _release(engine: AsrEngine, recognizer: Recognizer) -> None:
+    try:
+        engine.release(recognizer)
+    except Exception:
+        log.exception("could not return a recognizer to its pool")
+
+
 class Engines:
     """Recognition, translation and speech for every call in this process, loaded once."""
 
     def __init__(self, config: Config) -> None:
         self.config = config
         cpus = os.cpu_count() or 2
-        self.asr_pool = ThreadPoolExecutor(max_workers=max(2, cpus), thread_name_prefix="asr")
+        self._asr_threads = ThreadPoolExecutor(max_workers=max(2, cpus), thread_name_prefix="asr")
         # Call legs get their own threads, enough that one waiting on a busy PocketSphinx
         # worker process never holds up a stream bound to an idle one.
-        self.call_asr_pool = ThreadPoolExecutor(
-            max_workers=4 * max(2, cpus),
-            thread_name_prefix="call-asr",
+        self._leg_threads = ThreadPoolExecutor(
+            max_workers=4 * max(2, cpus), thread_name_prefix="call-asr"
         )
-        self.translate_pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="mt")
+        self._translate_threads = ThreadPoolExecutor(max_workers=2, thread_name_prefix="mt")
         processes = config.asr.sphinx_processes
-        self.asr: AsrRegistry = build_registry(
+        self._recognizers: AsrRegistry = build_registry(
             vosk_models=config.asr.vosk_models,
             models_dir=Path(config.asr.models_dir) if config.asr.models_dir else None,
             sphinx_processes=cpus if processes < 0 else processes,
         )
-        self.router = build_router(
+        self._router = build_router(
             neural_models=config.translate.neural_models, apertium=config.translate.apertium
         )
-        self.tts: Synthesizer = default_synthesizer(
+        self._voice: Synthesizer = default_synthesizer(
             workers=config.tts.workers, cache_size=config.tts.cache_size
         )
 
-    def can_translate(self, source: str, target: str) -> bool:
-        if source == target:
-            return True
-        try:
-            self.router.route(source, target)
-        except Exception:
-            return False
-        return True
+    # --- what is here ---------------------------------------------------------------
 
     def asr_languages(self) -> list[str]:
-        return sorted(self.asr.languages())
+        return sorted(self._recognizers.languages())
 
-    def open_stream(self, language: str) -> AsyncUtteranceStream:
-        """A streaming recognizer with our own VAD endpointing, for one leg of a call."""
-        engine = self.asr.engine_for(language)
+    def can_recognize(self, language: str) -> bool:
+        return language in self._recognizers.languages()
+
+    def can_translate(self, source: str, target: str) -> bool:
+        return self._router.can_translate(source, target)
+
+    def describe(self) -> dict[str, Any]:
+        """What is loaded and how busy it is (recognizer pools included), for health and
+        metrics: figures, never the pools themselves."""
+        return {
+            "asr": self._recognizers.describe(),
+            "translate": self._router.describe(),
+            "tts": self._voice.describe(),
+        }
+
+    def check_recognizer(self, language: str) -> str:
+        """The name of the engine that would recognize ``language``; AsrError when none can."""
+        return self._recognizers.engine_for(language).name
+
+    # --- recognition ----------------------------------------------------------------
+
+    async def open_stream(self, language: str) -> SpeechStream:
+        """A streaming recognizer with our own VAD endpointing, for one leg of a call. Built
+        off the event loop: an empty pool means building a recognizer, which takes a while."""
+        return await asyncio.to_thread(self._open_stream, language)
+
+    def _open_stream(self, language: str) -> _LegStream:
+        engine = self._recognizers.engine_for(language)
         recognizer = engine.recognizer(language, ASR_RATE)
         endpointer = Endpointer(
             ASR_RATE,
@@ -86,22 +214,39 @@ class Engines:
             partial_interval_s=self.config.asr.partial_interval_s,
             gate_preroll_s=GATE_PREROLL_S,
         )
-        return AsyncUtteranceStream(stream, executor=self.call_asr_pool)
+        return _LegStream(engine, stream, self._leg_threads)
 
-    def release_stream(self, language: str, stream: AsyncUtteranceStream) -> None:
+    async def lend_recognizer(
+        self, language: str, phrases: list[str] | None = None, words: bool = True
+    ) -> RecognizerLoan:
+        """A pooled recognizer at :data:`ASR_RATE` for an ``/asr`` connection. If the caller
+        is cancelled while the pool hands it out, the recognizer goes straight back."""
+        engine = self._recognizers.engine_for(language)
+        loan = self._asr_threads.submit(engine.recognizer, language, ASR_RATE, phrases, words)
         try:
-            self.asr.engine_for(language).release(stream.stream.recognizer)
-        except Exception:
-            log.exception("could not return a recognizer to its pool")
+            recognizer = await asyncio.wrap_future(loan)
+        except asyncio.CancelledError:
+            loan.add_done_callback(lambda done: _release_orphan(engine, done))
+            raise
+        return RecognizerLoan(engine, recognizer, self._asr_threads)
+
+    # --- translation and speech -------------------------------------------------------
 
     async def translate(self, texts: list[str], source: str, target: str) -> Translation:
+        """Translated texts, or the originals with a note when no engine can (never raises)."""
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(
-            self.translate_pool, self.router.translate_or_keep, texts, source, target
+            self._translate_threads, self._router.translate_or_keep, texts, source, target
         )
 
     async def speak(self, text: str, language: str, sample_rate: int) -> np.ndarray:
-        return await self.tts.synthesize_async(text, language, sample_rate)
+        return await self._voice.synthesize_async(text, language, sample_rate)
+
+    def speak_stream(self, text: str, language: str, sample_rate: int) -> AsyncIterator[np.ndarray]:
+        """Speech sentence by sentence, so the first words can play while the rest is made."""
+        return self._voice.stream_async(text, language, sample_rate)
+
+    # --- life -------------------------------------------------------------------------
 
     async def warm_up(self) -> None:
         """Load models, start workers and settle recognizers on real speech before the first
@@ -117,23 +262,125 @@ class Engines:
             except Exception:
                 speech = np.zeros(ASR_RATE, dtype=np.int16)
             count = 3 * cpus if language == self.config.asr.asr_endpoint_language else 2 * cpus
-            streams = [self.open_stream(language) for _ in range(count)]
+            streams = [self._open_stream(language) for _ in range(count)]
             try:
-                await asyncio.gather(*(self._settle(stream, speech) for stream in streams))
+                await asyncio.gather(*(_settle(stream, speech) for stream in streams))
             finally:
                 for stream in streams:
-                    self.release_stream(language, stream)
-
-    @staticmethod
-    async def _settle(stream: AsyncUtteranceStream, speech: np.ndarray) -> None:
-        for i in range(0, len(speech), ASR_RATE // 10):
-            await stream.feed(speech[i : i + ASR_RATE // 10].tobytes())
-        await stream.close()
+                    stream.release()
 
     def close(self) -> None:
-        self.tts.close()
-        self.router.close()
-        self.asr.close()
-        self.asr_pool.shutdown(wait=False, cancel_futures=True)
-        self.call_asr_pool.shutdown(wait=False, cancel_futures=True)
-        self.translate_pool.shutdown(wait=False, cancel_futures=True)
+        self._voice.close()
+        self._router.close()
+        self._recognizers.close()
+        for pool in (self._asr_threads, self._leg_threads, self._translate_threads):
+            pool.shutdown(wait=False, cancel_futures=True)
+
+
+async def _settle(stream: _LegStream, speech: np.ndarray) -> None:
+    for i in range(0, len(speech), ASR_RATE // 10):
+        await stream.feed(speech[i : i + ASR_RATE // 10].tobytes())
+    await stream.close()
+
+
+def _release_orphan(engine: AsrEngine, loan: Future) -> None:
+    """Give back a recognizer whose borrower was cancelled while the pool was handing it out."""
+    if loan.cancelled() or loan.exception() is not None:
+        return
+    _release(engine, loan.result())
+
+
+# --- the engines one at a time, for the command line -------------------------------------
+
+
+def transcribe(
+    pcm: np.ndarray,
+    language: str,
+    *,
+    engine: str | None = None,
+    model: str | None = None,
+    phrases: list[str] | None = None,
+    trailing_silence_ms: int = 300,
+) -> list[Final]:
+    """The utterances in ``pcm`` (mono int16 at :data:`ASR_RATE`), streamed in 100 ms chunks
+    as a live call would be. ``model`` is a Vosk model folder for ``language``."""
+    registry = build_registry(vosk_models={language: model} if model else None)
+    try:
+        recognizer = registry.engine_for(language, prefer=engine).recognizer(
+            language, ASR_RATE, phrases=phrases
+        )
+        stream = UtteranceStream(
+            recognizer, Endpointer(ASR_RATE, trailing_silence_ms=trailing_silence_ms)
+        )
+        step = ASR_RATE // 10
+        events = []
+        for i in range(0, len(pcm), step):
+            events += stream.feed(pcm[i : i + step].tobytes())
+        events += stream.close()
+    finally:
+        registry.close()
+    return [event for event in events if isinstance(event, Final)]
+
+
+def translation_router(
+    neural_models: list[dict[str, Any]] | None = None, apertium: bool = True
+) -> Router:
+    """Every translation engine installed here, behind one router (close it when done)."""
+    return build_router(neural_models=neural_models, apertium=apertium)
+
+
+def synthesizer(workers: int = 1) -> Synthesizer:
+    """The default voice engine (close it when done)."""
+    return default_synthesizer(workers=workers)
+
+
+def engine_inventory(
+    vosk_models: dict[str, str] | None = None,
+    models_dir: str | None = None,
+    neural_models: list[dict[str, Any]] | None = None,
+) -> dict[str, Any]:
+    """What works on this machine: recognizers, translation pairs (direct and pivoted), voices."""
+    registry = build_registry(vosk_models, Path(models_dir) if models_dir else None)
+    try:
+        asr = dict(registry.languages())
+    finally:
+        registry.close()
+    router = build_router(neural_models=neural_models)
+    try:
+        direct = sorted(router.pairs())
+        languages = sorted({lang for pair in direct for lang in pair})
+        pivoted = []
+        for source in languages:
+            for target in languages:
+                if source != target and (source, target) not in router.pairs():
+                    try:
+                        hops = router.route(source, target)
+                    except TranslationError:
+                        continue
+                    pivoted.append(
+                        (source, target, " → ".join([hops[0].source] + [h.target for h in hops]))
+                    )
+        engines_by_pair: dict[tuple[str, str], str] = {}
+        for engine in router.engines:
+            for pair in engine.pairs():
+                engines_by_pair.setdefault(pair, engine.name)
+    finally:
+        router.close()
+    voice = default_synthesizer(workers=1)
+    try:
+        voices = voice.voices()
+    finally:
+        voice.close()
+    tts: dict[str, list[str]] = {}
+    for v in voices:
+        tts.setdefault(v.languages[0], []).append(v.id)
+    return {
+        "asr": asr,
+        "translation": {
+            "direct": [
+                {"source": s, "target": t, "engine": engines_by_pair[(s, t)]} for s, t in direct
+            ],
+            "pivot": [{"source": s, "target": t, "path": p} for s, t, p in pivoted],
+        },
+        "tts": dict(sorted(tts.items())),
+    }

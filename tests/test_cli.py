@@ -11,7 +11,7 @@ import sys
 import numpy as np
 import pytest
 
-from hotline.records.store import RecordStore
+from hotline.records import RecordStore
 from telephony import read_wav, write_wav
 
 HOTLINE = [sys.executable, "-m", "hotline.cli"]

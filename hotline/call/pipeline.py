@@ -1,7 +1,7 @@
 """One connected call, top to bottom: audio in, recognize, translate, speak, audio out, record.
 
-The same path runs both ways. A :class:`Call` owns every task it starts; when either party
-hangs up it cancels them all and the record is closed.
+The same path runs both ways. A :class:`Call` builds its two legs from the two parties it is
+given, owns every task it starts, and when either party hangs up cancels them all.
 """
 
 from __future__ import annotations
@@ -9,20 +9,27 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
-from asr import AsrError, AsyncUtteranceStream, Final, Partial
 from hotline.call.intake import RecordSuggester
-from hotline.call.playout import Playout
+from hotline.call.log import CallLog
+from hotline.call.party import Party
 from hotline.call.prompts import quick_reply
-from hotline.engines import ASR_RATE, Engines
-from hotline.records.store import AsyncRecordStore
-from telephony import StreamResampler, WavWriter, pcm_from_bytes
+from hotline.engines import ASR_RATE, AsrError, Engines, Final, Partial, SpeechStream
+from hotline.wire.messages import (
+    Caption,
+    Clear,
+    Notice,
+    PreviewResult,
+    RecordSuggestion,
+    Say,
+)
+from hotline.wire.vocabulary import Speaker, Status
+from telephony import StreamResampler
 
-__all__ = ["Leg", "Call"]
+__all__ = ["Call"]
 
 log = logging.getLogger(__name__)
 
@@ -31,25 +38,32 @@ ASR_BATCH_FRAMES = 25
 SPOKEN_QUEUE = 16
 
 
-@dataclass(eq=False)
-class Leg:
-    """One party of a call: how to reach them, what they speak, what they hear."""
+@dataclass(slots=True)
+class _Spoken:
+    """A final utterance on its way from recognition to the relay."""
 
-    role: str
-    language: str
-    sample_rate: int
-    send_text: Callable[[dict], Awaitable[None]]
-    playout: Playout
-    recorder_in: WavWriter
-    captions_only: bool = False
-    muted: bool = False
-    audio_in: asyncio.Queue[bytes | None] = field(
-        default_factory=lambda: asyncio.Queue(AUDIO_QUEUE_FRAMES)
-    )
-    to_asr: StreamResampler | None = None
-    stream: AsyncUtteranceStream | None = None
-    stream_offset: float = 0.0
-    asr_note: str | None = None
+    text: str
+    start: float
+    end: float
+    confidence: float
+
+
+class _Leg:
+    """One direction of the call: a party's voice on its way to being recognized."""
+
+    def __init__(self, party: Party) -> None:
+        self.party = party
+        self.role = party.role
+        self.audio_in: asyncio.Queue[np.ndarray | None] = asyncio.Queue(AUDIO_QUEUE_FRAMES)
+        self.spoken: asyncio.Queue[_Spoken | None] = asyncio.Queue(SPOKEN_QUEUE)
+        self.to_asr: StreamResampler | None = None
+        self.stream: SpeechStream | None = None
+        self.stream_offset = 0.0
+
+    @property
+    def language(self) -> str:
+        assert self.party.language is not None
+        return self.party.language
 
 
 class Call:
@@ -57,117 +71,113 @@ class Call:
 
     def __init__(
         self,
-        call_id: str,
-        reference: str,
         engines: Engines,
-        store: AsyncRecordStore,
-        caller: Leg,
-        operator: Leg,
+        log: CallLog,
+        caller: Party,
+        operator: Party,
         started_at: float,
     ) -> None:
-        self.call_id = call_id
-        self.reference = reference
+        if caller.language is None or operator.language is None:
+            raise ValueError("both parties need a language before their call connects")
         self.engines = engines
-        self.store = store
+        self.log = log
         self.caller = caller
         self.operator = operator
         self.started_at = started_at
-        self.status: str | None = None
+        self.status: Status | None = None
         self.ended = asyncio.Event()
+        self._legs = {Speaker.CALLER: _Leg(caller), Speaker.OPERATOR: _Leg(operator)}
+        for leg in self._legs.values():
+            leg.party.listener = leg.audio_in
         self._tasks: asyncio.TaskGroup | None = None
-        self._partial_jobs: dict[str, asyncio.Task] = {}
-        self._latest_partial: dict[str, str] = {}
+        self._partial_jobs: dict[Speaker, asyncio.Task] = {}
+        self._latest_partial: dict[Speaker, str] = {}
         self.suggester = RecordSuggester()
         self.same_language = caller.language == operator.language
         if self.same_language:
             caller.playout.under_gain_db = 0.0
             operator.playout.under_gain_db = 0.0
 
-    def other(self, leg: Leg) -> Leg:
-        return self.operator if leg is self.caller else self.caller
+    @property
+    def call_id(self) -> str:
+        return self.log.call_id
+
+    @property
+    def reference(self) -> str:
+        return self.log.reference
+
+    def other(self, leg: _Leg) -> _Leg:
+        return self._legs[Speaker.OPERATOR if leg.role == Speaker.CALLER else Speaker.CALLER]
 
     def now(self) -> float:
         return asyncio.get_running_loop().time() - self.started_at
 
-    # --- inputs from the connections -------------------------------------------------
-
-    async def audio(self, leg: Leg, frame: bytes) -> None:
-        """Audio from a party; waits when recognition falls behind (bounded queue)."""
-        if leg.muted:
-            return
-        await leg.audio_in.put(frame)
-
-    def end(self, status: str) -> None:
+    def end(self, status: Status) -> None:
+        """Either party hung up or went away; the first status given wins."""
         if self.status is None:
             self.status = status
         self.ended.set()
 
     # --- the pipeline ---------------------------------------------------------------
 
-    async def run(self) -> str:
+    async def run(self) -> Status:
+        """Hear both parties until the call ends; returns its status."""
         loop = asyncio.get_running_loop()
-        await asyncio.gather(*(self._open_recognizer(leg) for leg in (self.caller, self.operator)))
-        spoken: dict[str, asyncio.Queue[dict | None]] = {
-            "caller": asyncio.Queue(SPOKEN_QUEUE),
-            "operator": asyncio.Queue(SPOKEN_QUEUE),
-        }
-        self._spoken = spoken
+        legs = list(self._legs.values())
         try:
+            await asyncio.gather(*(self._open_recognizer(leg) for leg in legs))
             async with asyncio.TaskGroup() as tg:
                 self._tasks = tg
-                workers = [
-                    tg.create_task(self.operator.playout.run()),
-                    tg.create_task(self._listen(self.caller)),
-                    tg.create_task(self._listen(self.operator)),
-                    tg.create_task(self._relay(self.caller)),
-                    tg.create_task(self._relay(self.operator)),
-                ]
+                listeners = [tg.create_task(self._listen(leg)) for leg in legs]
+                relays = [tg.create_task(self._relay(leg)) for leg in legs]
                 await self.ended.wait()
-                for leg in (self.caller, self.operator):
-                    try:
+                for leg in legs:
+                    leg.party.listener = None
+                    with contextlib.suppress(asyncio.QueueFull):
                         leg.audio_in.put_nowait(None)
-                    except asyncio.QueueFull:
-                        pass
                 # Let recognition flush the utterance in progress, then let the relays
                 # record what is already queued: nothing recognized is lost at hang-up.
-                await asyncio.wait(workers[1:3], timeout=2.0)
-                for queue in spoken.values():
+                await asyncio.wait(listeners, timeout=2.0)
+                for leg in legs:
                     with contextlib.suppress(asyncio.QueueFull):
-                        queue.put_nowait(None)
-                await asyncio.wait(workers[3:], timeout=3.0)
-                for task in workers:
-                    task.cancel()
-                for task in self._partial_jobs.values():
+                        leg.spoken.put_nowait(None)
+                await asyncio.wait(relays, timeout=3.0)
+                for task in [*listeners, *relays, *self._partial_jobs.values()]:
                     task.cancel()
         finally:
-            for leg in (self.caller, self.operator):
+            for leg in legs:
+                leg.party.listener = None
                 if leg.stream is not None:
-                    self.engines.release_stream(leg.language, leg.stream)
+                    leg.stream.release()
         log.info(
             "call=%s ended status=%s after %.1f s",
             self.call_id,
             self.status,
             loop.time() - self.started_at,
         )
-        return self.status or "completed"
+        return self.status or Status.COMPLETED
 
-    async def _open_recognizer(self, leg: Leg) -> None:
-        """Off the event loop: an empty pool means building a recognizer, which takes a while."""
+    async def _open_recognizer(self, leg: _Leg) -> None:
         try:
-            leg.stream = await asyncio.to_thread(self.engines.open_stream, leg.language)
+            leg.stream = await self.engines.open_stream(leg.language)
             leg.stream_offset = self.now()
-            leg.to_asr = StreamResampler(leg.sample_rate, ASR_RATE)
+            leg.to_asr = StreamResampler(leg.party.sample_rate, ASR_RATE)
         except Exception as exc:
-            leg.asr_note = f"no speech recognition for {leg.language}: {exc}"
-            log.info("call=%s leg=%s %s", self.call_id, leg.role, leg.asr_note)
+            log.info(
+                "call=%s leg=%s no speech recognition for %s: %s",
+                self.call_id,
+                leg.role,
+                leg.language,
+                exc,
+            )
 
-    async def _listen(self, leg: Leg) -> None:
-        """Audio in → record → (quietly to the other side) → recognize.
+    async def _listen(self, leg: _Leg) -> None:
+        """Audio in → (quietly to the other side) → recognize.
 
         Frames that queued up while the recognizer was busy go to it as one chunk: under load
         a leg pays one executor hop (and one worker round trip) per batch, not per 20 ms."""
         other = self.other(leg)
-        voice_across = StreamResampler(leg.sample_rate, other.sample_rate)
+        voice_across = StreamResampler(leg.party.sample_rate, other.party.sample_rate)
         ended = False
         while not ended:
             frames = [await leg.audio_in.get()]
@@ -181,21 +191,19 @@ class Call:
                 frames.pop()
             if not frames:
                 break
-            pcms = [pcm_from_bytes(frame) for frame in frames]
-            for pcm in pcms:
-                leg.recorder_in.write(pcm)
-                if leg.role == "caller" or self.same_language:
-                    other.playout.under(voice_across.process(pcm))
+            if leg.role == Speaker.CALLER or self.same_language:
+                for pcm in frames:
+                    other.party.playout.under(voice_across.process(pcm))
             if leg.stream is None or leg.to_asr is None:
                 continue
-            audio = pcms[0] if len(pcms) == 1 else np.concatenate(pcms)
+            audio = frames[0] if len(frames) == 1 else np.concatenate(frames)
             try:
                 events = await leg.stream.feed(leg.to_asr.process(audio).tobytes())
             except AsrError as exc:
                 log.error("call=%s leg=%s recognition stopped: %s", self.call_id, leg.role, exc)
                 leg.stream = None
-                await self.other(leg).send_text(
-                    {"type": "notice", "text": f"speech recognition stopped for the {leg.role}"}
+                await other.party.link.send(
+                    Notice(f"speech recognition stopped for the {leg.role}")
                 )
                 continue
             for event in events:
@@ -204,15 +212,13 @@ class Call:
             for event in await leg.stream.close():
                 await self._recognized(leg, event)
 
-    async def _recognized(self, leg: Leg, event: Partial | Final) -> None:
+    async def _recognized(self, leg: _Leg, event: Partial | Final) -> None:
         other = self.other(leg)
-        if leg.role == "caller" and self.caller.playout.playing:
+        if leg.role == Speaker.CALLER and self.caller.playout.playing:
             if self.caller.playout.clear():
-                await self.caller.send_text({"type": "clear"})
+                await self.caller.link.send(Clear())
         if isinstance(event, Partial):
-            await other.send_text(
-                {"type": "caption", "speaker": leg.role, "original": event.text, "final": False}
-            )
+            await other.party.link.send(Caption(leg.role, event.text, final=False))
             self._translate_partial(leg, event.text)
             return
         if not event.text.strip():
@@ -221,17 +227,16 @@ class Call:
         job = self._partial_jobs.pop(leg.role, None)
         if job is not None:
             job.cancel()
-        start = event.start + leg.stream_offset
-        await self._spoken[leg.role].put(
-            dict(
-                text=event.text,
-                start=start,
+        await leg.spoken.put(
+            _Spoken(
+                event.text,
+                start=event.start + leg.stream_offset,
                 end=event.end + leg.stream_offset,
                 confidence=event.confidence,
             )
         )
 
-    def _translate_partial(self, leg: Leg, text: str) -> None:
+    def _translate_partial(self, leg: _Leg, text: str) -> None:
         """Latest wins: one partial translation in flight per speaker; when it returns, the
         newest partial seen meanwhile is translated next, older ones are skipped."""
         self._latest_partial[leg.role] = text
@@ -246,35 +251,25 @@ class Call:
                 done = latest
                 result = await self.engines.translate([latest], leg.language, other.language)
                 if result.translated and self._latest_partial.get(leg.role):
-                    await other.send_text(
-                        {
-                            "type": "caption",
-                            "speaker": leg.role,
-                            "original": latest,
-                            "text": result.texts[0],
-                            "final": False,
-                            "translated": True,
-                        }
+                    await other.party.link.send(
+                        Caption(
+                            leg.role, latest, final=False, text=result.texts[0], translated=True
+                        )
                     )
 
         assert self._tasks is not None
         self._partial_jobs[leg.role] = self._tasks.create_task(job())
 
-    async def _relay(self, leg: Leg) -> None:
+    async def _relay(self, leg: _Leg) -> None:
         """Final utterances of one speaker, in order: record, translate, caption, speak."""
-        queue = self._spoken[leg.role]
-        while (item := await queue.get()) is not None:
-            await self.say_across(
-                leg,
-                item["text"],
-                start=item["start"],
-                end=item["end"],
-                confidence=item["confidence"],
+        while (item := await leg.spoken.get()) is not None:
+            await self._say_across(
+                leg, item.text, start=item.start, end=item.end, confidence=item.confidence
             )
 
-    async def say_across(
+    async def _say_across(
         self,
-        leg: Leg,
+        leg: _Leg,
         text: str,
         *,
         translation: str | None = None,
@@ -282,15 +277,14 @@ class Call:
         end: float | None = None,
         confidence: float = 1.0,
         typed: bool = False,
-    ) -> dict:
+    ) -> Caption:
         """Carry one utterance from ``leg`` to the other party, and keep it in the record."""
         other = self.other(leg)
         now = self.now()
-        utterance_id = await self.store.add_utterance(
-            self.call_id,
-            speaker=leg.role,
-            language=leg.language,
-            original=text,
+        utterance_id = await self.log.utterance(
+            leg.role,
+            leg.language,
+            text,
             start_s=now if start is None else start,
             end_s=now if end is None else end,
             confidence=confidence,
@@ -308,8 +302,12 @@ class Call:
             )
         # Same-language parties hear each other's own voice; speech is only synthesized
         # for a translation or for typed text, which has no voice of its own.
-        speak = translated and not other.captions_only and (typed or leg.language != other.language)
-        await self.store.set_translation(
+        speak = (
+            translated
+            and not other.party.captions_only
+            and (typed or leg.language != other.language)
+        )
+        await self.log.translation(
             utterance_id,
             translation,
             other.language,
@@ -317,65 +315,62 @@ class Call:
             note=note,
             spoken_by_tts=speak,
         )
-        caption = {
-            "type": "caption",
-            "speaker": leg.role,
-            "utterance_id": utterance_id,
-            "original": text,
-            "text": translation,
-            "language": other.language,
-            "source_language": leg.language,
-            "final": True,
-            "translated": translated,
-            "engine": engine,
-        }
-        if note:
-            caption["note"] = note
-        await other.send_text(caption)
-        if leg is self.caller:
+        caption = Caption(
+            leg.role,
+            text,
+            final=True,
+            text=translation,
+            translated=translated,
+            utterance_id=utterance_id,
+            language=other.language,
+            source_language=leg.language,
+            engine=engine,
+            note=note or None,
+        )
+        await other.party.link.send(caption)
+        if leg.role == Speaker.CALLER:
             suggestion = self.suggester.hear(text, translation)
             if suggestion is not None:
-                await self.operator.send_text({"type": "record_suggestion", "fields": suggestion})
+                await self.operator.link.send(RecordSuggestion(suggestion))
         if speak:
-            await self._speak(
-                other,
-                translation,
-                {"type": "say", "text": translation, "utterance_id": utterance_id},
-            )
+            await self._speak(other.party, translation, Say(translation, utterance_id=utterance_id))
         return caption
 
-    async def _speak(self, leg: Leg, text: str, announce: dict) -> None:
+    async def _speak(self, party: Party, text: str, announce: Say) -> None:
         """Speech to a party sentence by sentence, so the first words go out early."""
         first = True
-        async for chunk in self.engines.tts.stream_async(text, leg.language, leg.sample_rate):
-            leg.playout.play(chunk, announce if first else None)
+        assert party.language is not None
+        async for chunk in self.engines.speak_stream(text, party.language, party.sample_rate):
+            party.playout.play(chunk, announce if first else None)
             first = False
 
-    # --- operator actions ------------------------------------------------------------
+    # --- what the parties do besides speaking ------------------------------------------
 
-    async def operator_reply(self, text: str, translation: str | None = None) -> dict:
-        return await self.say_across(self.operator, text, translation=translation, typed=True)
+    async def operator_reply(self, text: str, translation: str | None = None) -> Caption:
+        return await self._say_across(
+            self._legs[Speaker.OPERATOR], text, translation=translation, typed=True
+        )
 
-    async def caller_typed(self, text: str) -> dict:
-        return await self.say_across(self.caller, text, typed=True)
+    async def caller_typed(self, text: str) -> Caption:
+        return await self._say_across(self._legs[Speaker.CALLER], text, typed=True)
 
-    async def preview(self, text: str) -> dict:
-        result = await self.engines.translate([text], self.operator.language, self.caller.language)
-        return {
-            "type": "preview",
-            "text": text,
-            "translation": result.texts[0],
-            "translated": result.translated,
-            **({"note": result.note} if result.note else {}),
-        }
+    async def preview(self, text: str) -> PreviewResult:
+        operator, caller = self._legs[Speaker.OPERATOR], self._legs[Speaker.CALLER]
+        result = await self.engines.translate([text], operator.language, caller.language)
+        return PreviewResult(text, result.texts[0], result.translated, result.note or None)
 
-    async def quick_reply(self, reply_id: str, params: dict[str, str]) -> dict:
+    async def quick_reply(self, reply_id: str, params: dict[str, str]) -> Caption:
         """An approved phrase, in the caller's language as written by people when we have it."""
         params = {"n": self.reference, **params}
-        approved = quick_reply(reply_id, self.caller.language, params)
-        source = quick_reply(reply_id, self.operator.language, params)
+        operator, caller = self._legs[Speaker.OPERATOR], self._legs[Speaker.CALLER]
+        approved = quick_reply(reply_id, caller.language, params)
+        source = quick_reply(reply_id, operator.language, params)
         if approved is None and source is None:
             raise KeyError(reply_id)
-        return await self.say_across(
-            self.operator, source or approved, translation=approved, typed=True
+        return await self._say_across(
+            operator, source or approved, translation=approved, typed=True
         )
+
+    async def update_record(self, fields: dict[str, str]) -> None:
+        """The operator's complaint fields; raises RecordError for a value the store refuses."""
+        await self.log.update_fields(**fields)

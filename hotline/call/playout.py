@@ -6,10 +6,11 @@ from __future__ import annotations
 import asyncio
 import collections
 import logging
-from collections.abc import Awaitable, Callable
 
 import numpy as np
 
+from hotline.call.link import Link
+from hotline.wire.messages import Say
 from telephony import WavWriter
 
 __all__ = ["Playout"]
@@ -28,17 +29,15 @@ class Playout:
     def __init__(
         self,
         sample_rate: int,
-        send_audio: Callable[[bytes], Awaitable[None]],
-        send_text: Callable[[dict], Awaitable[None]],
+        link: Link,
         recorder: WavWriter | None = None,
         under_gain_db: float = -18.0,
     ) -> None:
         self.sample_rate = sample_rate
-        self._send_audio = send_audio
-        self._send_text = send_text
+        self._link = link
         self._recorder = recorder
         self.under_gain_db = under_gain_db
-        self._segments: collections.deque[tuple[np.ndarray, dict | None]] = collections.deque()
+        self._segments: collections.deque[tuple[np.ndarray, Say | None]] = collections.deque()
         self._current: np.ndarray | None = None
         self._offset = 0
         self._queued_samples = 0
@@ -65,8 +64,8 @@ class Playout:
     def playing(self) -> bool:
         return self._current is not None or bool(self._segments)
 
-    def play(self, pcm: np.ndarray, announce: dict | None = None) -> None:
-        """Queue speech; ``announce`` is sent as a text message when it starts playing."""
+    def play(self, pcm: np.ndarray, announce: Say | None = None) -> None:
+        """Queue speech; ``announce`` is sent when it starts playing."""
         if self._queued_samples + len(pcm) > MAX_QUEUED_S * self.sample_rate:
             log.warning(
                 "playout queue full; dropping %.1f s of speech", len(pcm) / self.sample_rate
@@ -100,9 +99,9 @@ class Playout:
     async def drained(self) -> None:
         await self._idle.wait()
 
-    def _take_speech(self, n: int) -> tuple[np.ndarray | None, list[dict]]:
+    def _take_speech(self, n: int) -> tuple[np.ndarray | None, list[Say]]:
         parts: list[np.ndarray] = []
-        announces: list[dict] = []
+        announces: list[Say] = []
         need = n
         while need > 0:
             if self._current is None:
@@ -157,12 +156,12 @@ class Playout:
                 next_tick = max(next_tick, loop.time())
             speech, announces = self._take_speech(batch)
             for announce in announces:
-                await self._send_text(announce)
+                await self._link.send(announce)
             under = self._take_under(batch)
             if speech is None and under is None:
                 continue
             out = self._mix(speech, under)
-            await self._send_audio(out.tobytes())
+            await self._link.send_audio(out.tobytes())
             self.audio_bytes_sent += out.nbytes
             now = loop.time()
             self._record(out, now)

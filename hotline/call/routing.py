@@ -12,7 +12,14 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING
+
+from hotline.call.link import Link
+from hotline.wire.messages import QueuedCall
+
+if TYPE_CHECKING:
+    from hotline.call.party import Party
+    from hotline.call.pipeline import Call
 
 __all__ = ["OperatorSeat", "WaitingCall", "Switchboard", "QueueFull"]
 
@@ -25,19 +32,33 @@ class QueueFull(Exception):
 
 @dataclass(eq=False)
 class OperatorSeat:
-    """One signed-in operator: their languages, availability and current call."""
+    """One signed-in operator, as their session hands them to the switchboard: their
+    languages, how to reach them, how they like to hear calls, and their current call.
+
+    ``taken_by`` is set the moment a waiting call is routed here; ``call`` and ``party``
+    once that call is connected (``join``), until the switchboard releases the seat.
+    """
 
     name: str
     languages: list[str]
+    link: Link | None = None
+    sample_rate: int = 16000
     auto_accept: bool = True
+    captions_only: bool = False
+    hear_original: bool = True
     available: bool = True
-    call: Any = None
-    connection: Any = None
+    taken_by: str | None = None
+    call: Call | None = None
+    party: Party | None = None
     on_queue_change: Callable[[], None] | None = None
 
     @property
     def free(self) -> bool:
-        return self.available and self.call is None
+        return self.available and self.taken_by is None
+
+    def join(self, call: Call, party: Party) -> None:
+        """The routed call is connected: the operator's audio and actions now reach it."""
+        self.call, self.party = call, party
 
 
 @dataclass(eq=False)
@@ -103,7 +124,7 @@ class Switchboard:
 
     def release(self, seat: OperatorSeat) -> None:
         """The seat's call ended: it can take the next one."""
-        seat.call = None
+        seat.taken_by, seat.call, seat.party = None, None, None
         self.dispatch()
 
     def accept(self, seat: OperatorSeat, call_id: str) -> bool:
@@ -129,17 +150,14 @@ class Switchboard:
 
     def _assign(self, waiting: WaitingCall, seat: OperatorSeat, language: str) -> None:
         self.waiting.remove(waiting)
-        seat.call = waiting.call_id
+        seat.taken_by = waiting.call_id
         if not waiting.assigned.done():
             waiting.assigned.set_result((seat, language))
         log.info("call=%s routed to operator=%s language=%s", waiting.call_id, seat.name, language)
         self._notify()
 
-    def queue_snapshot(self) -> list[dict[str, Any]]:
-        return [
-            {"call_id": w.call_id, "language": w.language, "waiting_s": round(w.waiting_s(), 1)}
-            for w in self.waiting
-        ]
+    def queue_snapshot(self) -> list[QueuedCall]:
+        return [QueuedCall(w.call_id, w.language, round(w.waiting_s(), 1)) for w in self.waiting]
 
     def _notify(self) -> None:
         for seat in self.seats.values():

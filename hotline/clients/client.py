@@ -1,5 +1,9 @@
-"""Python client for the caller and operator protocols; the CLI, the demo, the benchmark
-and the tests all talk to the server through it."""
+"""Python client for the caller and operator protocols; the CLI, the demo, the softphone, the
+benchmark and the tests all talk to the server through it.
+
+Outgoing messages are built from the wire module's types; incoming ones are checked against
+it (an unknown type is an error) and kept as the JSON objects they arrived as, so that tests
+and scripts can read them as plain dicts."""
 
 from __future__ import annotations
 
@@ -14,7 +18,22 @@ import numpy as np
 import websockets
 from websockets.exceptions import ConnectionClosed
 
-from hotline.wire.messages import PROTOCOL_VERSION
+from hotline.wire.messages import (
+    Accept,
+    Available,
+    ClientMessage,
+    Dtmf,
+    Hangup,
+    Hello,
+    Preview,
+    QuickReply,
+    RecordUpdate,
+    Reply,
+    TypedText,
+    encode,
+    parse_server_message,
+)
+from hotline.wire.vocabulary import CallState, Role, ServerType
 
 __all__ = ["HotlineClient", "CallerClient", "OperatorClient", "stream_pcm"]
 
@@ -22,7 +41,7 @@ __all__ = ["HotlineClient", "CallerClient", "OperatorClient", "stream_pcm"]
 class HotlineClient:
     """One websocket; a reader task collects every message and all audio received."""
 
-    role = ""
+    role: Role
 
     def __init__(self, url: str, sample_rate: int = 16000) -> None:
         self.url = url
@@ -39,16 +58,10 @@ class HotlineClient:
     async def connect(self, **hello: Any) -> dict[str, Any]:
         self._ws = await websockets.connect(self.url, max_size=1 << 22)
         self._reader = asyncio.create_task(self._read())
-        await self.send(
-            {
-                "type": "hello",
-                "protocol": PROTOCOL_VERSION,
-                "role": self.role,
-                "sample_rate": self.sample_rate,
-                **hello,
-            }
+        await self.send(Hello(self.role, self.sample_rate, **hello))
+        return await self.wait_for(
+            lambda m: m["type"] in (ServerType.READY, ServerType.MENU, ServerType.ERROR)
         )
-        return await self.wait_for(lambda m: m["type"] in ("ready", "menu", "error"))
 
     async def _read(self) -> None:
         assert self._ws is not None
@@ -58,6 +71,7 @@ class HotlineClient:
                     self.audio += frame
                     self.audio_arrivals.append((time.monotonic(), len(self.audio)))
                 else:
+                    parse_server_message(frame)  # a frame this protocol does not know raises
                     message = json.loads(frame)
                     message["_at"] = time.monotonic()
                     self.messages.append(message)
@@ -72,9 +86,9 @@ class HotlineClient:
             async with self._changed:
                 self._changed.notify_all()
 
-    async def send(self, message: dict[str, Any]) -> None:
+    async def send(self, message: ClientMessage) -> None:
         assert self._ws is not None
-        await self._ws.send(json.dumps(message, ensure_ascii=False))
+        await self._ws.send(encode(message))
 
     async def send_raw(self, frame: str | bytes) -> None:
         assert self._ws is not None
@@ -112,7 +126,7 @@ class HotlineClient:
 
     async def hangup(self) -> None:
         with contextlib.suppress(ConnectionClosed):
-            await self.send({"type": "hangup"})
+            await self.send(Hangup())
 
     async def close(self) -> None:
         if self._ws is not None:
@@ -123,7 +137,7 @@ class HotlineClient:
 
 
 class CallerClient(HotlineClient):
-    role = "caller"
+    role = Role.CALLER
 
     async def call(self, language: str | None, caller_id: str | None = None) -> dict[str, Any]:
         hello: dict[str, Any] = {"language": language}
@@ -132,45 +146,43 @@ class CallerClient(HotlineClient):
         return await self.connect(**hello)
 
     async def dtmf(self, digit: str) -> None:
-        await self.send({"type": "dtmf", "digit": digit})
+        await self.send(Dtmf(digit))
 
     async def type_text(self, text: str) -> None:
-        await self.send({"type": "text", "text": text})
+        await self.send(TypedText(text))
 
     async def connected(self, timeout: float = 60.0) -> dict[str, Any]:
         return await self.wait_for(
-            lambda m: m["type"] == "status" and m.get("state") == "connected", timeout
+            lambda m: m["type"] == ServerType.STATUS and m.get("state") == CallState.CONNECTED,
+            timeout,
         )
 
 
 class OperatorClient(HotlineClient):
-    role = "operator"
+    role = Role.OPERATOR
 
     async def sign_in(self, name: str, languages: list[str], **options: Any) -> dict[str, Any]:
         return await self.connect(name=name, languages=languages, **options)
 
     async def reply(self, text: str, translation: str | None = None) -> None:
-        message: dict[str, Any] = {"type": "reply", "text": text}
-        if translation is not None:
-            message["translation"] = translation
-        await self.send(message)
+        await self.send(Reply(text, translation))
 
     async def preview(self, text: str) -> dict[str, Any]:
         start = len(self.messages)
-        await self.send({"type": "preview", "text": text})
-        return await self.wait_for(lambda m: m["type"] == "preview", start=start)
+        await self.send(Preview(text))
+        return await self.wait_for(lambda m: m["type"] == ServerType.PREVIEW, start=start)
 
     async def quick_reply(self, reply_id: str, **params: str) -> None:
-        await self.send({"type": "quick_reply", "id": reply_id, "params": params})
+        await self.send(QuickReply(reply_id, params))
 
     async def update_record(self, **fields: str) -> None:
-        await self.send({"type": "record", "fields": fields})
+        await self.send(RecordUpdate(fields))
 
     async def set_available(self, available: bool) -> None:
-        await self.send({"type": "available", "available": available})
+        await self.send(Available(available))
 
     async def accept(self, call_id: str) -> None:
-        await self.send({"type": "accept", "call_id": call_id})
+        await self.send(Accept(call_id))
 
 
 async def stream_pcm(

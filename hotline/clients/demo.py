@@ -16,7 +16,8 @@ import numpy as np
 
 from hotline.clients.client import CallerClient, HotlineClient, OperatorClient, stream_pcm
 from hotline.config import load_config
-from hotline.records.store import DEFAULT_FILENAME, RecordStore
+from hotline.records import DEFAULT_FILENAME, RecordStore
+from hotline.wire.vocabulary import ServerType, Speaker
 from telephony import decode_audio_file, write_wav
 
 __all__ = ["run_demo", "place_call", "wait_until_quiet"]
@@ -42,34 +43,34 @@ async def wait_until_quiet(
 
 def _print_message(who: str, message: dict) -> None:
     kind = message["type"]
-    if kind == "say":
+    if kind == ServerType.SAY:
         print(f"  [{who} hears] {message['text']}")
-    elif kind == "caption" and message.get("final"):
+    elif kind == ServerType.CAPTION and message.get("final"):
         mark = "" if message.get("translated", True) else f"  (untranslated: {message.get('note')})"
         print(
             f"  [{who} sees] {message['speaker']}: {message.get('original')!r} → {message.get('text')!r}{mark}"
         )
-    elif kind == "status":
+    elif kind == ServerType.STATUS:
         print(
             f"  [{who}] {message['state']}"
             + (f" #{message['position']}" if "position" in message else "")
         )
-    elif kind == "error":
+    elif kind == ServerType.ERROR:
         print(f"  [{who}] error {message['code']}: {message['message']}")
 
 
 async def _speech(text_lines: list[str], language: str, rate: int) -> np.ndarray:
-    from tts import default_synthesizer
+    from hotline.engines import synthesizer
 
-    synthesizer = default_synthesizer(workers=1)
+    voice = synthesizer(workers=1)
     try:
         parts = []
         for line in text_lines:
-            parts.append(await synthesizer.synthesize_async(line, language, rate))
+            parts.append(await voice.synthesize_async(line, language, rate))
             parts.append(np.zeros(int(1.0 * rate), dtype=np.int16))
         return np.concatenate(parts)
     finally:
-        synthesizer.close()
+        voice.close()
 
 
 async def run_demo(data_dir: Path | None = None, file: str | None = None) -> int:
@@ -109,7 +110,11 @@ async def run_demo(data_dir: Path | None = None, file: str | None = None) -> int
             start = len(operator.messages)
             await stream_pcm(caller, speech)
             await operator.wait_for(
-                lambda m: m["type"] == "caption" and m.get("final") and m["speaker"] == "caller",
+                lambda m: (
+                    m["type"] == ServerType.CAPTION
+                    and m.get("final")
+                    and m["speaker"] == Speaker.CALLER
+                ),
                 start=start,
             )
             await wait_until_quiet(operator, 0.8)
@@ -119,20 +124,21 @@ async def run_demo(data_dir: Path | None = None, file: str | None = None) -> int
             start = len(caller.messages)
             await operator.reply(OPERATOR_REPLY)
             await caller.wait_for(
-                lambda m: m["type"] == "caption" and m["speaker"] == "operator", start=start
+                lambda m: m["type"] == ServerType.CAPTION and m["speaker"] == Speaker.OPERATOR,
+                start=start,
             )
             await operator.quick_reply("registered")
             await caller.wait_for(
                 lambda m: (
-                    m["type"] == "caption"
-                    and m["speaker"] == "operator"
+                    m["type"] == ServerType.CAPTION
+                    and m["speaker"] == Speaker.OPERATOR
                     and ready["reference"] in m["text"]
                 ),
                 start=start,
             )
             await wait_until_quiet(caller, 0.8)
             await caller.hangup()
-            ended = await caller.wait_for(lambda m: m["type"] == "ended")
+            ended = await caller.wait_for(lambda m: m["type"] == ServerType.ENDED)
             await caller.close()
             await operator.close()
             write_wav(data_dir / "demo_caller_heard.wav", caller.received_pcm(), rate)
@@ -169,7 +175,7 @@ async def place_call(
     caller.on_message = lambda m: _print_message("caller", m)
     speech = decode_audio_file(file, 16000)
     ready = await caller.call(language)
-    if ready["type"] == "error":
+    if ready["type"] == ServerType.ERROR:
         return 2
     print(f"call {ready.get('call_id')} reference {ready.get('reference')}")
     try:
@@ -183,7 +189,7 @@ async def place_call(
     await stream_pcm(caller, np.zeros(int(wait * 16000), dtype=np.int16), speed=1.0)
     await caller.hangup()
     with contextlib.suppress(TimeoutError, ConnectionError):
-        await caller.wait_for(lambda m: m["type"] == "ended", timeout=10)
+        await caller.wait_for(lambda m: m["type"] == ServerType.ENDED, timeout=10)
     await caller.close()
     write_wav(output, caller.received_pcm(), 16000)
     print(f"saved what the caller heard to {output}")

@@ -29,7 +29,7 @@ from urllib.parse import urlsplit, urlunsplit
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidURI
 
 from hotline.clients.client import CallerClient, HotlineClient, OperatorClient
-from hotline.wire.messages import SAMPLE_RATES
+from hotline.wire.vocabulary import SAMPLE_RATES, CallState, ServerType
 
 if TYPE_CHECKING:  # sounddevice loads PortAudio on import; `main` reports when it cannot
     from hotline.clients.softphone_audio import Microphone, Speaker
@@ -361,7 +361,7 @@ class Softphone:
         tasks: list[asyncio.Task] = []
         try:
             first = await self._connect()
-            if first["type"] == "error":
+            if first["type"] == ServerType.ERROR:
                 self.screen.print(f"refused: {first.get('code')}: {first.get('message')}")
                 return 1
             tasks = [
@@ -429,18 +429,18 @@ class Softphone:
         """Called by the client's reader for every text message, in arrival order."""
         self._take_audio()
         kind = m["type"]
-        if kind == "caption":
+        if kind == ServerType.CAPTION:
             if m.get("final"):
                 self.partial = ""
                 self.screen.print(caption_line(m))
             else:
                 self.partial = caption_line(m)
-        elif kind == "clear":
+        elif kind == ServerType.CLEAR:
             del self.client.audio[:]
             self.speaker.clear()
-        elif kind == "say" and not m.get("utterance_id"):
+        elif kind == ServerType.SAY and not m.get("utterance_id"):
             self.screen.print(f"» {m['text']}")
-        elif kind == "error":
+        elif kind == ServerType.ERROR:
             self.screen.print(f"error {m.get('code')}: {m.get('message')}")
             if m.get("fatal"):
                 self._finish(1)
@@ -451,36 +451,36 @@ class Softphone:
 
     def _on_caller_message(self, m: dict[str, Any]) -> None:
         kind = m["type"]
-        if kind == "menu":
+        if kind == ServerType.MENU:
             self.menu = True
             options = ", ".join(f"{o['digit']} {o['name']}" for o in m.get("options", []))
             self.screen.print(f"language menu: {options} (type a digit)")
-        elif kind == "ready":
+        elif kind == ServerType.READY:
             self.menu = False
             self.can_send_audio = True
             self.screen.print(
                 f"call {m['call_id']}, reference {m['reference']} ({m.get('language')})"
             )
-        elif kind == "status":
+        elif kind == ServerType.STATUS:
             state = m.get("state")
-            if state == "connected":
+            if state == CallState.CONNECTED:
                 self.in_call = True
                 self.screen.print(f"connected to an operator ({m.get('operator_language')})")
-            elif state == "queued":
+            elif state == CallState.QUEUED:
                 self.screen.print(f"waiting for an operator: number {m.get('position')}")
             else:
                 self.screen.print(f"status: {state}")
-        elif kind == "ended":
+        elif kind == ServerType.ENDED:
             self.in_call = self.can_send_audio = False
             self.screen.print(f"call ended ({m.get('status')}); reference {m.get('reference')}")
             self._finish(0)
 
     def _on_operator_message(self, m: dict[str, Any]) -> None:
         kind = m["type"]
-        if kind == "ready":
+        if kind == ServerType.READY:
             langs = ", ".join(m.get("languages", []))
             self.screen.print(f"signed in as {m.get('operator')} ({langs}); {OPERATOR_HELP}")
-        elif kind == "queue":
+        elif kind == ServerType.QUEUE:
             calls = m.get("calls", [])
             if [c["call_id"] for c in calls] != [c["call_id"] for c in self.queue]:
                 waiting = ", ".join(f"{c['language']} {c['waiting_s']:.0f}s" for c in calls)
@@ -488,20 +488,20 @@ class Softphone:
                     f"queue: {len(calls)} waiting" + (f": {waiting}" if calls else "")
                 )
             self.queue = calls
-        elif kind == "connected":
+        elif kind == ServerType.CONNECTED:
             self.in_call = self.can_send_audio = True
             self.screen.print(
                 f"call {m['call_id']}, reference {m['reference']}: caller speaks "
                 f"{m.get('caller_language')}, you {m.get('operator_language')}; "
                 f"quick replies: {', '.join(m.get('quick_replies', []))}"
             )
-        elif kind == "reply_sent":
+        elif kind == ServerType.REPLY_SENT:
             self.screen.print(caption_line({**m, "speaker": "you"}))
-        elif kind == "preview":
+        elif kind == ServerType.PREVIEW:
             self.screen.print(f"preview: {m.get('text')} → {m.get('translation')}")
-        elif kind == "record_saved":
+        elif kind == ServerType.RECORD_SAVED:
             self.screen.print("record saved")
-        elif kind == "ended":
+        elif kind == ServerType.ENDED:
             self.in_call = self.can_send_audio = False
             self.partial = ""
             self.screen.print(f"call {m.get('reference')} ended; waiting for the next call")

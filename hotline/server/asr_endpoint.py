@@ -17,22 +17,17 @@ invisible in message shapes:
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import logging
 import sys
 import uuid
-from collections.abc import Callable
-from concurrent.futures import Future
 from dataclasses import dataclass
-from typing import TypeVar
 
 from websockets.asyncio.server import ServerConnection
 from websockets.exceptions import ConnectionClosed
 
-from asr.base import AsrEngine, AsrError, Final, Recognizer
 from hotline.config import Config
-from hotline.engines import ASR_RATE, Engines
+from hotline.engines import ASR_RATE, AsrError, Engines, Final, Recognizer, RecognizerLoan
 from hotline.wire import vosk as wire
 from telephony import StreamResampler, pcm_from_bytes, pcm_to_bytes
 
@@ -46,8 +41,6 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
-
-T = TypeVar("T")
 
 DEFAULT_SAMPLE_RATE = 8000
 """Client audio rate when the config names none: vosk-server's ``VOSK_SAMPLE_RATE`` default."""
@@ -159,8 +152,7 @@ class VoskSession:
         self.partial_interval_s = partial_interval_s
         self.id = uuid.uuid4().hex[:8]
         self.stream: VoskStream | None = None
-        self._engine: AsrEngine | None = None
-        self._pending: Future | None = None
+        self._loan: RecognizerLoan | None = None
         self._last_reply: wire.Reply | None = None
         self._last_text = ""
 
@@ -196,15 +188,16 @@ class VoskSession:
                     log.info("asr session=%s ignores a config after audio started", self.id)
                     return None
                 self.settings.apply(event)
-                self._engine_for(self.settings.language)
+                self._check_language(self.settings.language)
                 return None
             case wire.Audio(data=data):
                 stream = await self._stream()
-                return await self._decode(stream.feed, data)
+                assert self._loan is not None
+                return await self._loan.run(stream.feed, data)
             case wire.Eof() | wire.Reset():
-                if self.stream is None:
+                if self.stream is None or self._loan is None:
                     return wire.FinalReply("", () if self.settings.words else None)
-                return await self._decode(self.stream.finish)
+                return await self._loan.run(self.stream.finish)
         raise TypeError(f"unhandled vosk protocol event {event!r}")
 
     def _serialized(self, reply: wire.Reply) -> str:
@@ -213,38 +206,33 @@ class VoskSession:
             self._last_reply, self._last_text = reply, wire.serialize(reply)
         return self._last_text
 
-    def _engine_for(self, language: str) -> AsrEngine:
+    def _check_language(self, language: str) -> None:
         try:
-            return self.engines.asr.engine_for(language)
+            self.engines.check_recognizer(language)
         except AsrError as exc:
             raise wire.BadConfig(str(exc)) from None
 
     async def _stream(self) -> VoskStream:
-        """The session's recognizer, taken from the pool on the first audio frame."""
+        """The session's recognizer, borrowed from the pool on the first audio frame."""
         if self.stream is None:
             settings = self.settings
-            engine = self._engine_for(settings.language)
-            loan = self.engines.asr_pool.submit(
-                engine.recognizer, settings.language, DECODE_RATE, settings.phrases, settings.words
-            )
-            self._pending = loan
+            self._check_language(settings.language)
             try:
-                recognizer = await asyncio.wrap_future(loan)
-            except asyncio.CancelledError:
-                loan.add_done_callback(lambda done: _release_orphan(engine, done))
-                raise
+                loan = await self.engines.lend_recognizer(
+                    settings.language, settings.phrases, settings.words
+                )
             except (AsrError, RuntimeError, ValueError) as exc:
                 raise wire.BadConfig(
                     f"cannot start a {settings.language!r} recognizer: {exc}"
                 ) from exc
-            self._engine = engine
+            self._loan = loan
             self.stream = VoskStream(
-                recognizer, settings.sample_rate, settings.words, self.partial_interval_s
+                loan.recognizer, settings.sample_rate, settings.words, self.partial_interval_s
             )
             log.info(
                 "asr session=%s engine=%s language=%s sample_rate=%d phrases=%s words=%s",
                 self.id,
-                engine.name,
+                loan.engine_name,
                 settings.language,
                 settings.sample_rate,
                 len(settings.phrases) if settings.phrases is not None else "-",
@@ -252,29 +240,11 @@ class VoskSession:
             )
         return self.stream
 
-    async def _decode(self, work: Callable[..., T], *args: object) -> T:
-        """Run blocking engine work in the ASR pool; remember it so release can wait for it."""
-        self._pending = self.engines.asr_pool.submit(work, *args)
-        return await asyncio.wrap_future(self._pending)
-
     def _give_back(self) -> None:
         """Return the recognizer to its pool once no decode is using it any more."""
-        if self.stream is None or self._engine is None:
-            return
-        engine, recognizer = self._engine, self.stream.recognizer
         self.stream = None
-
-        def release(_: object = None) -> None:
-            try:
-                engine.release(recognizer)
-            except Exception:
-                log.exception("asr session=%s could not return its recognizer", self.id)
-
-        pending = self._pending
-        if pending is not None and not pending.done():
-            pending.add_done_callback(release)
-        else:
-            release()
+        if self._loan is not None:
+            self._loan.give_back()
 
 
 async def serve_vosk_protocol(
@@ -286,16 +256,6 @@ async def serve_vosk_protocol(
 ) -> None:
     """Serve one ``/asr`` websocket until eof, a fatal error or the client leaving."""
     await VoskSession(ws, engines, config, partial_interval_s).run()
-
-
-def _release_orphan(engine: AsrEngine, loan: Future) -> None:
-    """Give back a recognizer whose session was cancelled while the pool was handing it out."""
-    if loan.cancelled() or loan.exception() is not None:
-        return
-    try:
-        engine.release(loan.result())
-    except Exception:
-        log.exception("asr could not return an orphaned recognizer")
 
 
 def _peer(ws: ServerConnection) -> str:

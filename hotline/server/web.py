@@ -15,18 +15,14 @@ import re
 from email.utils import formatdate
 from http import HTTPStatus
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from websockets.datastructures import Headers
 from websockets.http11 import Response
 
 from hotline.call.prompts import LANGUAGE_NAMES
-from hotline.wire.messages import PROTOCOL_VERSION
-
-if TYPE_CHECKING:
-    from websockets.asyncio.server import ServerConnection
-
-    from hotline.server.app import HotlineServer
+from hotline.call.routing import Switchboard
+from hotline.wire.vocabulary import PROTOCOL_VERSION
 
 __all__ = ["STATIC_DIR", "CONTENT_TYPES", "respond"]
 
@@ -46,11 +42,10 @@ PAGES = {"/": "console.html", "/console": "console.html", "/caller": "caller.htm
 _ASSET = re.compile(r"/static/([A-Za-z0-9_-][A-Za-z0-9_.-]{0,80})")
 
 
-def respond(server: HotlineServer, connection: ServerConnection, request: Any) -> Response:
+def respond(request: Any, switchboard: Switchboard | None, menu_languages: list[str]) -> Response:
     """The answer to one plain HTTP GET on the server port."""
     path = request.path.split("?", 1)[0]
     if path == "/healthz":
-        switchboard = server.switchboard
         return _json(
             {
                 "status": "ok",
@@ -64,7 +59,7 @@ def respond(server: HotlineServer, connection: ServerConnection, request: Any) -
             {
                 "languages": [
                     {"code": code, "name": LANGUAGE_NAMES.get(code, code)}
-                    for code in server.config.call.menu_languages
+                    for code in menu_languages
                 ]
             }
         )

@@ -2,6 +2,7 @@
 // and leave with a reference number. It speaks the caller protocol over /call.
 import { Speaker, WIRE_RATE, newAudioContext, openMicrophone, socketUrl } from "/static/audio.js";
 import { t } from "/static/i18n.js";
+import { CLIENT, PROTOCOL_VERSION, SERVER, SPEAKER, STATE } from "/static/wire.js";
 
 const $ = (id) => document.getElementById(id);
 const FALLBACK_LANGUAGES = [
@@ -86,7 +87,7 @@ function call() {
   ws.binaryType = "arraybuffer";
   state.ws = ws;
   ws.onopen = () =>
-    ws.send(JSON.stringify({ type: "hello", protocol: 1, sample_rate: WIRE_RATE, language: state.language }));
+    ws.send(JSON.stringify({ type: CLIENT.HELLO, protocol: PROTOCOL_VERSION, sample_rate: WIRE_RATE, language: state.language }));
   ws.onmessage = (msg) => {
     if (typeof msg.data === "string") onMessage(JSON.parse(msg.data));
     else state.speaker.play(msg.data);
@@ -99,29 +100,29 @@ function call() {
 
 function onMessage(m) {
   switch (m.type) {
-    case "ready":
+    case SERVER.READY:
       state.reference = m.reference;
       showReference(false);
       status("waiting");
       break;
-    case "status":
-      if (m.state === "queued") status("queued", { n: m.position });
-      else if (m.state === "busy") status("busy");
-      else if (m.state === "connected") onConnected();
+    case SERVER.STATUS:
+      if (m.state === STATE.QUEUED) status("queued", { n: m.position });
+      else if (m.state === STATE.BUSY) status("busy");
+      else if (m.state === STATE.CONNECTED) onConnected();
       break;
-    case "caption":
-      if (m.speaker === "operator") showCaption(m);
+    case SERVER.CAPTION:
+      if (m.speaker === SPEAKER.OPERATOR) showCaption(m);
       break;
-    case "clear":
+    case SERVER.CLEAR:
       state.speaker.clear();
       break;
-    case "ended":
+    case SERVER.ENDED:
       state.ended = true;
       state.reference = m.reference || state.reference;
       if ($("status").dataset.state !== "busy") status("ended");
       showReference(true);
       break;
-    case "error":
+    case SERVER.ERROR:
       $("mic").textContent = m.message;
       break;
     default:
@@ -185,14 +186,14 @@ function typed(event) {
   event.preventDefault();
   const text = $("type-text").value.trim();
   if (!text || !state.connected) return;
-  state.ws.send(JSON.stringify({ type: "text", text }));
+  state.ws.send(JSON.stringify({ type: CLIENT.TEXT, text }));
   const row = addRow("you", "caller final");
   row.querySelector(".text").textContent = text;
   $("type-text").value = "";
 }
 
 function hangUp() {
-  if (state.ws && state.ws.readyState === WebSocket.OPEN) state.ws.send(JSON.stringify({ type: "hangup" }));
+  if (state.ws && state.ws.readyState === WebSocket.OPEN) state.ws.send(JSON.stringify({ type: CLIENT.HANGUP }));
   else finish();
 }
 

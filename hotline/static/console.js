@@ -1,6 +1,7 @@
 // The operator console: sign-in, queue, one call at a time, captions, replies, the record.
 // It speaks the operator protocol of docs/protocol.md over /operator.
 import { Speaker, WIRE_RATE, newAudioContext, openMicrophone, socketUrl } from "/static/audio.js";
+import { CLIENT, ERROR, PROTOCOL_VERSION, RECORD_FIELDS, SERVER, SPEAKER } from "/static/wire.js";
 
 const $ = (id) => document.getElementById(id);
 const LANGUAGE_NAMES = {
@@ -12,7 +13,6 @@ const QUICK_REPLY_LABELS = {
   repeat: "Please repeat",
   wait: "One moment",
 };
-const RECORD_FIELDS = ["kind", "category", "place", "urgency", "notes"];
 const TRAILING_SILENCE_S = 0.6; // sent when push-to-talk is released, so the utterance ends
 
 const state = {
@@ -68,7 +68,7 @@ function signIn(event) {
   state.ws = ws;
   ws.onopen = () => {
     const hello = {
-      type: "hello", protocol: 1, sample_rate: WIRE_RATE, name, password,
+      type: CLIENT.HELLO, protocol: PROTOCOL_VERSION, sample_rate: WIRE_RATE, name, password,
       auto_accept: false, hear_original: true,
     };
     if (languages.length) hello.languages = languages;
@@ -104,7 +104,7 @@ function signIn(event) {
 
 function onMessage(m) {
   switch (m.type) {
-    case "ready":
+    case SERVER.READY:
       state.ready = true;
       $("signin").hidden = true;
       $("desk").hidden = false;
@@ -114,33 +114,33 @@ function onMessage(m) {
       $("signin-password").value = "";
       setConnection("Signed in", "ok");
       break;
-    case "error":
+    case SERVER.ERROR:
       if (!state.ready) {
         showSignInError(
-          m.code === "bad_credentials" ? "Wrong name or password." : `Sign-in refused: ${m.message}`,
+          m.code === ERROR.BAD_CREDENTIALS ? "Wrong name or password." : `Sign-in refused: ${m.message}`,
         );
       } else {
         flash(`Server: ${m.message}`);
       }
       break;
-    case "queue":
+    case SERVER.QUEUE:
       state.queue = (m.calls || []).map((c) => ({ ...c, at: performance.now() }));
       renderQueue();
       break;
-    case "connected":
+    case SERVER.CONNECTED:
       startCall(m);
       break;
-    case "caption":
+    case SERVER.CAPTION:
       showCaption(m);
       break;
-    case "reply_sent":
-      showCaption({ ...m, speaker: "operator" });
+    case SERVER.REPLY_SENT:
+      showCaption({ ...m, speaker: SPEAKER.OPERATOR });
       $("reply-text").value = "";
       $("reply-translation").value = "";
       $("reply-note").textContent = "";
       updateReplyButtons();
       break;
-    case "preview":
+    case SERVER.PREVIEW:
       if (m.text === $("reply-text").value.trim()) {
         $("reply-translation").value = m.translation;
         $("reply-note").textContent = m.translated ? "" : m.note || "not translated";
@@ -148,20 +148,20 @@ function onMessage(m) {
         $("reply-translation").focus();
       }
       break;
-    case "say":
+    case SERVER.SAY:
       markSpoken(m.utterance_id);
       break;
-    case "clear":
+    case SERVER.CLEAR:
       state.speaker.clear();
       break;
-    case "record_suggestion":
+    case SERVER.RECORD_SUGGESTION:
       prefill(m.fields || {});
       break;
-    case "record_saved":
+    case SERVER.RECORD_SAVED:
       state.recordUnsaved = false;
       $("record-status").textContent = `Saved at ${new Date().toLocaleTimeString()}.`;
       break;
-    case "ended":
+    case SERVER.ENDED:
       endCall(m);
       break;
     default:
@@ -220,7 +220,7 @@ function formatWait(seconds) {
 
 function accept(callId) {
   if (state.call || !callId) return;
-  send({ type: "accept", call_id: callId });
+  send({ type: CLIENT.ACCEPT, call_id: callId });
   flash("Accepting…");
 }
 
@@ -277,13 +277,13 @@ function endCall(m) {
 function hangUp() {
   if (!state.call) return;
   saveRecord(); // the server takes record fields only while the call is on
-  send({ type: "hangup" });
+  send({ type: CLIENT.HANGUP });
 }
 
 function toggleMute() {
   if (!state.call) return;
   state.muted = !state.muted;
-  send({ type: "settings", muted: state.muted });
+  send({ type: CLIENT.SETTINGS, muted: state.muted });
   $("mute").setAttribute("aria-pressed", String(state.muted));
   $("mute").firstChild.textContent = state.muted ? "Unmute " : "Mute ";
   $("mic-status").textContent = state.muted ? "Microphone muted." : "";
@@ -298,7 +298,7 @@ function captionRow(speaker) {
   row.dataset.speaker = speaker;
   const who = document.createElement("span");
   who.className = "who";
-  who.textContent = speaker === "caller" ? "Caller" : "You";
+  who.textContent = speaker === SPEAKER.CALLER ? "Caller" : "You";
   const original = document.createElement("p");
   original.className = "original";
   const translation = document.createElement("p");
@@ -309,7 +309,7 @@ function captionRow(speaker) {
 
 function showCaption(m) {
   const box = $("captions");
-  const speaker = m.speaker || "caller";
+  const speaker = m.speaker || SPEAKER.CALLER;
   let row = state.pending[speaker];
   if (!row) {
     row = captionRow(speaker);
@@ -354,7 +354,7 @@ function preview() {
   const text = $("reply-text").value.trim();
   if (!state.call || !text) return;
   $("reply-note").textContent = "Translating…";
-  send({ type: "preview", text });
+  send({ type: CLIENT.PREVIEW, text });
 }
 
 function sendReply(event) {
@@ -362,7 +362,7 @@ function sendReply(event) {
   const text = $("reply-text").value.trim();
   const translation = $("reply-translation").value.trim();
   if (!state.call || !text || !translation) return;
-  send({ type: "reply", text, translation });
+  send({ type: CLIENT.REPLY, text, translation });
   $("send-button").disabled = true;
 }
 
@@ -375,7 +375,7 @@ function discardPreview() {
 
 function quickReply(id) {
   if (!state.call || !id) return;
-  send({ type: "quick_reply", id, params: {} });
+  send({ type: CLIENT.QUICK_REPLY, id, params: {} });
 }
 
 // --- the complaint record -------------------------------------------------------------
@@ -408,7 +408,7 @@ function saveRecord(event) {
   clearTimeout(state.saveTimer);
   const fields = recordFields();
   if (!state.call || Object.keys(fields).length === 0) return;
-  send({ type: "record", fields });
+  send({ type: CLIENT.RECORD, fields });
   $("record-status").textContent = "Saving…";
 }
 
@@ -550,7 +550,7 @@ function onKeyUp(event) {
 
 function init() {
   $("signin-form").addEventListener("submit", signIn);
-  $("available").addEventListener("change", (e) => send({ type: "available", available: e.target.checked }));
+  $("available").addEventListener("change", (e) => send({ type: CLIENT.AVAILABLE, available: e.target.checked }));
   $("hangup").addEventListener("click", hangUp);
   $("mute").addEventListener("click", toggleMute);
   const ptt = $("ptt");

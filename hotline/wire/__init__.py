@@ -1,1 +1,7 @@
-"""wire."""
+"""Wire formats without I/O, parsed AND built: the caller/operator protocol (``messages``),
+its vocabulary (``vocabulary``), the vosk-server protocol (``vosk``), and the browser's copy
+of the vocabulary (``javascript``).
+
+Modules here import only the standard library and each other: never the server, the call,
+the engines or any engine package, so every parser can be tested and fuzzed on its own.
+"""

@@ -1,24 +1,37 @@
-"""The caller and operator wire protocol (version 1), without I/O.
+"""The caller and operator protocol (version 1), without I/O, in both directions.
 
-Text frames carry JSON objects with a ``type``; binary frames carry PCM16 LE mono audio
-at the sample rate the client declared in ``hello``. This module turns text frames into
-typed messages and raises :class:`ProtocolError` (a code plus a human message) for
-anything else; the server turns that error into an ``error`` message in one place.
-docs/protocol.md is the specification.
+Text frames carry JSON objects with a ``type``; binary frames carry PCM16 LE mono audio at
+the sample rate the client declared in ``hello``. Every message either way is a dataclass
+here: :func:`parse_message` turns a client's text frame into one (or raises
+:class:`ProtocolError`, a code plus a human message), :func:`encode` turns any message into
+its text frame, and :func:`parse_server_message` reads the server's frames back for
+clients. Nothing else writes these frames by hand. docs/protocol.md is the specification.
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field
-from enum import StrEnum
-from typing import Any
+from dataclasses import dataclass, field, fields, is_dataclass
+from typing import Any, ClassVar
+
+from hotline.wire.vocabulary import (
+    PROTOCOL_VERSION,
+    RECORD_FIELDS,
+    SAMPLE_RATES,
+    CallState,
+    ClientType,
+    ErrorCode,
+    Role,
+    ServerType,
+    Speaker,
+    Status,
+)
 
 __all__ = [
-    "PROTOCOL_VERSION",
-    "SAMPLE_RATES",
-    "ErrorCode",
+    "CALLER_TYPES",
+    "OPERATOR_TYPES",
     "ProtocolError",
+    # client → server
     "Hello",
     "Dtmf",
     "TypedText",
@@ -31,29 +44,34 @@ __all__ = [
     "RecordUpdate",
     "Settings",
     "ClientMessage",
+    # server → client
+    "ErrorMessage",
+    "MenuOption",
+    "Menu",
+    "CallerReady",
+    "OperatorReady",
+    "Say",
+    "StatusChange",
+    "Caption",
+    "ReplySent",
+    "Clear",
+    "Ended",
+    "Notice",
+    "QueuedCall",
+    "Queue",
+    "Connected",
+    "PreviewResult",
+    "RecordSuggestion",
+    "RecordSaved",
+    "ServerMessage",
+    # frames
     "parse_message",
+    "parse_server_message",
     "encode",
 ]
 
-PROTOCOL_VERSION = 1
-SAMPLE_RATES = (8000, 16000, 22050, 24000, 44100, 48000)
 LANGUAGE_MAX = 16
 TEXT_MAX = 2000
-
-
-class ErrorCode(StrEnum):
-    BAD_JSON = "bad_json"
-    UNKNOWN_TYPE = "unknown_type"
-    BAD_MESSAGE = "bad_message"
-    NOT_STARTED = "not_started"
-    BAD_SAMPLE_RATE = "bad_sample_rate"
-    FRAME_TOO_LARGE = "frame_too_large"
-    BAD_AUDIO = "bad_audio"
-    UNSUPPORTED_VERSION = "unsupported_version"
-    UNSUPPORTED_LANGUAGE = "unsupported_language"
-    NO_CALL = "no_call"
-    BAD_CREDENTIALS = "bad_credentials"
-    INTERNAL = "internal"
 
 
 class ProtocolError(Exception):
@@ -66,9 +84,13 @@ class ProtocolError(Exception):
         self.fatal = fatal
 
 
+# --- client → server ------------------------------------------------------------------
+
+
 @dataclass(slots=True)
 class Hello:
-    role: str
+    TYPE: ClassVar[ClientType] = ClientType.HELLO
+    role: Role
     sample_rate: int
     language: str | None = None
     name: str | None = None
@@ -78,10 +100,12 @@ class Hello:
     captions_only: bool = False
     hear_original: bool = True
     auto_accept: bool = True
+    protocol: int = PROTOCOL_VERSION
 
 
 @dataclass(slots=True)
 class Dtmf:
+    TYPE: ClassVar[ClientType] = ClientType.DTMF
     digit: str
 
 
@@ -89,21 +113,24 @@ class Dtmf:
 class TypedText:
     """The caller typing instead of speaking."""
 
+    TYPE: ClassVar[ClientType] = ClientType.TEXT
     text: str
 
 
 @dataclass(slots=True)
 class Hangup:
-    pass
+    TYPE: ClassVar[ClientType] = ClientType.HANGUP
 
 
 @dataclass(slots=True)
 class Available:
+    TYPE: ClassVar[ClientType] = ClientType.AVAILABLE
     available: bool
 
 
 @dataclass(slots=True)
 class Accept:
+    TYPE: ClassVar[ClientType] = ClientType.ACCEPT
     call_id: str
 
 
@@ -111,28 +138,35 @@ class Accept:
 class Reply:
     """Operator's typed reply; ``translation`` is an operator-edited translation to send as is."""
 
+    TYPE: ClassVar[ClientType] = ClientType.REPLY
     text: str
     translation: str | None = None
 
 
 @dataclass(slots=True)
 class Preview:
+    """The operator asks how a reply would be translated, before sending it."""
+
+    TYPE: ClassVar[ClientType] = ClientType.PREVIEW
     text: str
 
 
 @dataclass(slots=True)
 class QuickReply:
+    TYPE: ClassVar[ClientType] = ClientType.QUICK_REPLY
     id: str
     params: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(slots=True)
 class RecordUpdate:
+    TYPE: ClassVar[ClientType] = ClientType.RECORD
     fields: dict[str, str]
 
 
 @dataclass(slots=True)
 class Settings:
+    TYPE: ClassVar[ClientType] = ClientType.SETTINGS
     captions_only: bool | None = None
     hear_original: bool | None = None
     muted: bool | None = None
@@ -152,19 +186,229 @@ ClientMessage = (
     | Settings
 )
 
-CALLER_TYPES = {"hello", "dtmf", "text", "hangup"}
-OPERATOR_TYPES = {
-    "hello",
-    "hangup",
-    "available",
-    "accept",
-    "reply",
-    "preview",
-    "quick_reply",
-    "record",
-    "settings",
-}
-RECORD_FIELDS = {"kind", "category", "place", "urgency", "notes", "status"}
+CALLER_TYPES = frozenset({ClientType.HELLO, ClientType.DTMF, ClientType.TEXT, ClientType.HANGUP})
+OPERATOR_TYPES = frozenset(
+    {
+        ClientType.HELLO,
+        ClientType.HANGUP,
+        ClientType.AVAILABLE,
+        ClientType.ACCEPT,
+        ClientType.REPLY,
+        ClientType.PREVIEW,
+        ClientType.QUICK_REPLY,
+        ClientType.RECORD,
+        ClientType.SETTINGS,
+    }
+)
+
+
+# --- server → client ------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class ErrorMessage:
+    TYPE: ClassVar[ServerType] = ServerType.ERROR
+    code: ErrorCode
+    message: str
+    fatal: bool = False
+
+    @classmethod
+    def of(cls, error: ProtocolError) -> ErrorMessage:
+        return cls(error.code, error.message, error.fatal)
+
+
+@dataclass(slots=True)
+class MenuOption:
+    digit: str
+    language: str
+    name: str
+
+
+@dataclass(slots=True)
+class Menu:
+    """The spoken language menu; the caller answers with ``dtmf``."""
+
+    TYPE: ClassVar[ServerType] = ServerType.MENU
+    options: list[MenuOption]
+
+
+@dataclass(slots=True)
+class CallerReady:
+    """The call is recorded; ``reference`` is the number the caller quotes."""
+
+    TYPE: ClassVar[ServerType] = ServerType.READY
+    call_id: str
+    reference: str
+    language: str
+    sample_rate: int
+    protocol: int = PROTOCOL_VERSION
+
+
+@dataclass(slots=True)
+class OperatorReady:
+    TYPE: ClassVar[ServerType] = ServerType.READY
+    operator: str
+    display_name: str
+    languages: list[str]
+    protocol: int = PROTOCOL_VERSION
+
+
+@dataclass(slots=True)
+class Say:
+    """The text of what the party is about to hear: a ``prompt`` or an utterance's speech."""
+
+    TYPE: ClassVar[ServerType] = ServerType.SAY
+    text: str
+    prompt: str | None = None
+    utterance_id: int | None = None
+
+
+@dataclass(slots=True)
+class StatusChange:
+    TYPE: ClassVar[ServerType] = ServerType.STATUS
+    state: CallState
+    position: int | None = None
+    operator_language: str | None = None
+
+
+@dataclass(slots=True)
+class Caption:
+    """What the other party said. Partials carry only ``original`` until translated; finals
+    carry the whole utterance as recorded."""
+
+    TYPE: ClassVar[ServerType] = ServerType.CAPTION
+    speaker: Speaker
+    original: str
+    final: bool
+    text: str | None = None
+    translated: bool | None = None
+    utterance_id: int | None = None
+    language: str | None = None
+    source_language: str | None = None
+    engine: str | None = None
+    note: str | None = None
+
+
+@dataclass(slots=True)
+class ReplySent(Caption):
+    """The operator's own reply, as the caller received it."""
+
+    TYPE: ClassVar[ServerType] = ServerType.REPLY_SENT
+
+    @classmethod
+    def of(cls, caption: Caption) -> ReplySent:
+        return cls(**{f.name: getattr(caption, f.name) for f in fields(caption)})
+
+
+@dataclass(slots=True)
+class Clear:
+    """Barge-in: drop any audio buffered for playing."""
+
+    TYPE: ClassVar[ServerType] = ServerType.CLEAR
+
+
+@dataclass(slots=True)
+class Ended:
+    TYPE: ClassVar[ServerType] = ServerType.ENDED
+    call_id: str
+    reference: str
+    status: Status | None = None
+
+
+@dataclass(slots=True)
+class Notice:
+    TYPE: ClassVar[ServerType] = ServerType.NOTICE
+    text: str
+
+
+@dataclass(slots=True)
+class QueuedCall:
+    call_id: str
+    language: str
+    waiting_s: float
+
+
+@dataclass(slots=True)
+class Queue:
+    TYPE: ClassVar[ServerType] = ServerType.QUEUE
+    calls: list[QueuedCall]
+
+
+@dataclass(slots=True)
+class Connected:
+    """A call is the operator's; ``*_asr`` say whether each side's speech can be recognized."""
+
+    TYPE: ClassVar[ServerType] = ServerType.CONNECTED
+    call_id: str
+    reference: str
+    caller_language: str
+    operator_language: str
+    caller_asr: bool
+    operator_asr: bool
+    quick_replies: list[str]
+
+
+@dataclass(slots=True)
+class PreviewResult:
+    TYPE: ClassVar[ServerType] = ServerType.PREVIEW
+    text: str
+    translation: str
+    translated: bool
+    note: str | None = None
+
+
+@dataclass(slots=True)
+class RecordSuggestion:
+    """Complaint fields suggested by what the caller said, to prefill the operator's form."""
+
+    TYPE: ClassVar[ServerType] = ServerType.RECORD_SUGGESTION
+    fields: dict[str, str]
+
+
+@dataclass(slots=True)
+class RecordSaved:
+    TYPE: ClassVar[ServerType] = ServerType.RECORD_SAVED
+    call_id: str
+
+
+ServerMessage = (
+    ErrorMessage
+    | Menu
+    | CallerReady
+    | OperatorReady
+    | Say
+    | StatusChange
+    | Caption
+    | ReplySent
+    | Clear
+    | Ended
+    | Notice
+    | Queue
+    | Connected
+    | PreviewResult
+    | RecordSuggestion
+    | RecordSaved
+)
+
+
+# --- frames -----------------------------------------------------------------------------
+
+
+def encode(message: ClientMessage | ServerMessage) -> str:
+    """The text frame of one message: its ``type``, then every field that is not None."""
+    return json.dumps({"type": str(message.TYPE), **_plain(message)}, ensure_ascii=False)
+
+
+def _plain(value: Any) -> Any:
+    if is_dataclass(value):
+        return {
+            f.name: _plain(v) for f in fields(value) if (v := getattr(value, f.name)) is not None
+        }
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    return value
 
 
 def _text(obj: dict[str, Any], key: str, *, required: bool = True, limit: int = TEXT_MAX) -> Any:
@@ -195,7 +439,7 @@ def _language(value: Any, key: str = "language") -> str:
     return value.lower()
 
 
-def _hello(obj: dict[str, Any], role: str) -> Hello:
+def _hello(obj: dict[str, Any], role: Role) -> Hello:
     version = obj.get("protocol", PROTOCOL_VERSION)
     if version != PROTOCOL_VERSION:
         raise ProtocolError(
@@ -226,7 +470,7 @@ def _hello(obj: dict[str, Any], role: str) -> Hello:
         hear_original=bool(_flag(obj, "hear_original", True)),
         auto_accept=bool(_flag(obj, "auto_accept", True)),
     )
-    if role == "operator":
+    if role == Role.OPERATOR:
         if not hello.name:
             raise ProtocolError(
                 ErrorCode.BAD_MESSAGE, "an operator hello needs a 'name'", fatal=True
@@ -241,8 +485,8 @@ def _hello(obj: dict[str, Any], role: str) -> Hello:
     return hello
 
 
-def parse_message(role: str, frame: str) -> ClientMessage:
-    """Parse one text frame from a ``caller`` or ``operator`` client."""
+def parse_message(role: Role, frame: str) -> ClientMessage:
+    """Parse one text frame from a caller or an operator."""
     try:
         obj = json.loads(frame)
     except (json.JSONDecodeError, RecursionError) as exc:
@@ -250,50 +494,50 @@ def parse_message(role: str, frame: str) -> ClientMessage:
     if not isinstance(obj, dict):
         raise ProtocolError(ErrorCode.BAD_MESSAGE, "a message must be a JSON object")
     kind = obj.get("type")
-    allowed = CALLER_TYPES if role == "caller" else OPERATOR_TYPES
+    allowed = CALLER_TYPES if role == Role.CALLER else OPERATOR_TYPES
     if not isinstance(kind, str) or kind not in allowed:
         raise ProtocolError(
             ErrorCode.UNKNOWN_TYPE,
             f"unknown message type {kind!r} for a {role}; expected one of {', '.join(sorted(allowed))}",
         )
-    match kind:
-        case "hello":
+    match ClientType(kind):
+        case ClientType.HELLO:
             return _hello(obj, role)
-        case "dtmf":
+        case ClientType.DTMF:
             digit = _text(obj, "digit", limit=1)
             if digit not in set("0123456789*#"):
                 raise ProtocolError(ErrorCode.BAD_MESSAGE, "'digit' must be one of 0-9, * or #")
             return Dtmf(digit)
-        case "text":
+        case ClientType.TEXT:
             return TypedText(_text(obj, "text"))
-        case "hangup":
+        case ClientType.HANGUP:
             return Hangup()
-        case "available":
+        case ClientType.AVAILABLE:
             return Available(bool(_flag(obj, "available", True)))
-        case "accept":
+        case ClientType.ACCEPT:
             return Accept(_text(obj, "call_id", limit=64))
-        case "reply":
+        case ClientType.REPLY:
             return Reply(_text(obj, "text"), _text(obj, "translation", required=False))
-        case "preview":
+        case ClientType.PREVIEW:
             return Preview(_text(obj, "text"))
-        case "quick_reply":
+        case ClientType.QUICK_REPLY:
             params = obj.get("params", {})
             if not isinstance(params, dict) or not all(
                 isinstance(v, str | int) for v in params.values()
             ):
                 raise ProtocolError(ErrorCode.BAD_MESSAGE, "'params' must map names to strings")
             return QuickReply(_text(obj, "id", limit=64), {k: str(v) for k, v in params.items()})
-        case "record":
-            fields = obj.get("fields")
-            if not isinstance(fields, dict) or not set(fields) <= RECORD_FIELDS:
+        case ClientType.RECORD:
+            record = obj.get("fields")
+            if not isinstance(record, dict) or not set(record) <= set(RECORD_FIELDS):
                 raise ProtocolError(
                     ErrorCode.BAD_MESSAGE,
                     f"'fields' must be an object with keys among {', '.join(sorted(RECORD_FIELDS))}",
                 )
-            if not all(isinstance(v, str) and len(v) <= TEXT_MAX for v in fields.values()):
+            if not all(isinstance(v, str) and len(v) <= TEXT_MAX for v in record.values()):
                 raise ProtocolError(ErrorCode.BAD_MESSAGE, "record fields must be strings")
-            return RecordUpdate(fields)
-        case "settings":
+            return RecordUpdate(record)
+        case ClientType.SETTINGS:
             return Settings(
                 captions_only=_flag(obj, "captions_only", None),
                 hear_original=_flag(obj, "hear_original", None),
@@ -302,14 +546,61 @@ def parse_message(role: str, frame: str) -> ClientMessage:
     raise AssertionError(kind)
 
 
-def encode(type_: str, **fields: Any) -> str:
-    """One server → client text frame."""
-    return json.dumps({"type": type_, **fields}, ensure_ascii=False)
+_SERVER_TYPES: dict[ServerType, type] = {
+    cls.TYPE: cls
+    for cls in (
+        ErrorMessage,
+        Menu,
+        Say,
+        StatusChange,
+        Caption,
+        ReplySent,
+        Clear,
+        Ended,
+        Notice,
+        Queue,
+        Connected,
+        PreviewResult,
+        RecordSuggestion,
+        RecordSaved,
+    )
+}
+_NESTED: dict[tuple[type, str], type] = {
+    (Menu, "options"): MenuOption,
+    (Queue, "calls"): QueuedCall,
+}
+_ENUMS: dict[str, type] = {
+    "code": ErrorCode,
+    "state": CallState,
+    "speaker": Speaker,
+    "status": Status,
+}
 
 
-def error_frame(error: ProtocolError) -> str:
-    return encode("error", code=str(error.code), message=error.message, fatal=error.fatal)
-
-
-def as_dict(message: ClientMessage) -> dict[str, Any]:
-    return asdict(message)
+def parse_server_message(frame: str) -> ServerMessage:
+    """A server's text frame as a typed message, for clients; a ``ProtocolError`` when the
+    frame is not a message of this protocol version. Fields a newer server adds are ignored."""
+    try:
+        obj = json.loads(frame)
+        kind = ServerType(obj["type"])
+    except (ValueError, KeyError, TypeError) as exc:
+        raise ProtocolError(ErrorCode.BAD_MESSAGE, f"not a server message: {exc}") from None
+    if kind == ServerType.READY:
+        cls: type = OperatorReady if "operator" in obj else CallerReady
+    else:
+        cls = _SERVER_TYPES[kind]
+    values: dict[str, Any] = {}
+    for f in fields(cls):
+        if f.name not in obj:
+            continue
+        value = obj[f.name]
+        nested = _NESTED.get((cls, f.name))
+        if nested is not None:
+            value = [nested(**item) for item in value]
+        elif f.name in _ENUMS and value is not None:
+            value = _ENUMS[f.name](value)
+        values[f.name] = value
+    try:
+        return cls(**values)
+    except TypeError as exc:
+        raise ProtocolError(ErrorCode.BAD_MESSAGE, f"bad {kind} message: {exc}") from None

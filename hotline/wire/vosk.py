@@ -15,9 +15,7 @@ import json
 import math
 from dataclasses import dataclass
 from enum import IntEnum
-from typing import Any, TypeAlias
-
-from asr.base import Word
+from typing import Any, Protocol, TypeAlias
 
 __all__ = [
     "EOF_TEXT",
@@ -110,6 +108,15 @@ class Reset:
 
 
 ClientEvent: TypeAlias = Config | Audio | Eof | Reset
+
+
+class Word(Protocol):
+    """One recognized word with its timing, as any recognizer gives it."""
+
+    word: str
+    start: float
+    end: float
+    conf: float
 
 
 @dataclass(slots=True, frozen=True)

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from hotline.clients.client import CallerClient, OperatorClient
-from hotline.records.store import RecordStore
+from hotline.records import RecordStore
 from telephony import read_wav, rms_dbfs, write_wav
 from tests.conftest import silence, url
 from tests.pulse import PulseUnavailable, start_pulse

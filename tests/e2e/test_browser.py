@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from hotline.accounts import AccountStore
-from hotline.records.store import RecordStore
+from hotline.records import RecordStore
 from telephony import read_wav, write_wav
 from tests.conftest import silence
 

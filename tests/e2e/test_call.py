@@ -11,7 +11,9 @@ import pytest
 import websockets
 
 from hotline.clients.client import CallerClient, OperatorClient, stream_pcm
-from hotline.records.store import RecordStore
+from hotline.records import RecordStore
+from hotline.wire.messages import Hello
+from hotline.wire.vocabulary import Role
 from telephony import read_wav
 from tests.conftest import silence, url
 
@@ -257,7 +259,7 @@ async def test_bad_input_before_hello_gets_a_clear_error_and_the_call_can_still_
     await caller.send_raw(frame)
     error = await caller.wait_for(lambda m: m["type"] == "error")
     assert error["code"] == code and error["message"] and error["fatal"] is False
-    await caller.send({"type": "hello", "protocol": 1, "sample_rate": RATE, "language": "en"})
+    await caller.send(Hello(Role.CALLER, RATE, language="en"))
     assert (await caller.wait_for(lambda m: m["type"] == "ready"))["language"] == "en"
     await caller.close()
 

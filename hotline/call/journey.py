@@ -1,0 +1,321 @@
+"""A caller's way through the hotline, whatever transport brings them: the record opens, the
+language menu, the greeting, the queue (or the busy message), the connected call, the end.
+
+This is the hotline's IVR. A transport (the ``/call`` websocket today, phone bridges next)
+gives a :class:`CallerJourney` a :class:`~hotline.call.link.Link` to answer through and
+feeds it what the caller does: audio, key presses, typed text, hang-up, or going away.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TypeVar
+
+import numpy as np
+
+from hotline.call.link import Link
+from hotline.call.log import CallLog
+from hotline.call.party import Party
+from hotline.call.pipeline import Call
+from hotline.call.playout import Playout
+from hotline.call.prompts import LANGUAGE_NAMES, QUICK_REPLIES, prompt
+from hotline.call.recording import Recording
+from hotline.call.routing import OperatorSeat, QueueFull, Switchboard
+from hotline.config import CallConfig
+from hotline.engines import Engines
+from hotline.records import AsyncRecordStore
+from hotline.wire.messages import (
+    CallerReady,
+    Caption,
+    Connected,
+    Ended,
+    ErrorCode,
+    Menu,
+    MenuOption,
+    ProtocolError,
+    Say,
+    StatusChange,
+)
+from hotline.wire.vocabulary import CallState, Channel, RecordingLeg, Speaker, Status
+
+__all__ = ["CallServices", "CallerJourney"]
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+MENU_TIMEOUT_S = 30.0
+DTMF_QUEUE = 8
+
+
+@dataclass(frozen=True, slots=True)
+class CallServices:
+    """What every call in this process shares."""
+
+    engines: Engines
+    store: AsyncRecordStore
+    switchboard: Switchboard
+    settings: CallConfig
+    data_dir: Path
+
+
+class CallerJourney:
+    """One caller from hello to the end of their call."""
+
+    def __init__(
+        self,
+        services: CallServices,
+        link: Link,
+        *,
+        sample_rate: int,
+        language: str | None,
+        caller_id: str | None = None,
+        channel: Channel = Channel.WEB,
+    ) -> None:
+        self.services = services
+        self.link = link
+        self.sample_rate = sample_rate
+        self.language = language
+        self.caller_id = caller_id
+        self.channel = channel
+        self.call: Call | None = None
+        self.caller: Party | None = None
+        self.hung_up = asyncio.Event()
+        self.gone = asyncio.Event()
+        self.ended = False
+        self._dtmf: asyncio.Queue[str] = asyncio.Queue(DTMF_QUEUE)
+
+    # --- what the caller does ---------------------------------------------------------
+
+    async def audio(self, pcm: np.ndarray) -> None:
+        """The caller's voice, at the sample rate they called with. Audio that arrives after
+        the call has ended (the transport has not noticed yet) is dropped."""
+        if self.caller is not None and not self.ended:
+            await self.caller.speaks(pcm)
+
+    def dtmf(self, digit: str) -> None:
+        """A key press; more than a handful waiting unread are dropped."""
+        try:
+            self._dtmf.put_nowait(digit)
+        except asyncio.QueueFull:
+            log.info("caller pressed %s while %d keys wait unread; dropped", digit, DTMF_QUEUE)
+
+    async def typed(self, text: str) -> Caption:
+        """The caller types instead of speaking (only once connected)."""
+        if self.call is None:
+            raise ProtocolError(ErrorCode.NO_CALL, "not connected to an operator yet")
+        return await self.call.caller_typed(text)
+
+    def hang_up(self) -> None:
+        self.hung_up.set()
+        if self.call is not None:
+            self.call.end(Status.COMPLETED)
+
+    def lost(self) -> None:
+        """The transport is gone: after a hang-up the call is complete, else dropped."""
+        if self.call is not None:
+            self.call.end(Status.COMPLETED if self.hung_up.is_set() else Status.DROPPED)
+        self.gone.set()
+
+    # --- the journey ------------------------------------------------------------------
+
+    async def open(self) -> None:
+        """Open the call's record and recordings: from here on, what the caller says is kept."""
+        services = self.services
+        self.log = await CallLog.open(
+            services.store, language=self.language, caller_id=self.caller_id, channel=self.channel
+        )
+        self.started_at = asyncio.get_running_loop().time()
+        self.recording = Recording(services.data_dir, self.log)
+        spoken = await self.recording.open(RecordingLeg.CALLER_IN, self.sample_rate)
+        heard = await self.recording.open(RecordingLeg.CALLER_HEARD, self.sample_rate)
+        playout = Playout(
+            self.sample_rate, self.link, heard, services.settings.original_voice_gain_db
+        )
+        self.caller = Party(
+            Speaker.CALLER, self.link, self.language, self.sample_rate, playout, spoken
+        )
+
+    async def run(self) -> Status:
+        """The whole call after :meth:`open`; the record is closed and ``ended`` sent on every
+        way out."""
+        assert self.caller is not None, "open the journey first"
+        status = Status.DROPPED
+        try:
+            async with asyncio.TaskGroup() as tg:
+                playing = tg.create_task(self.caller.playout.run())
+                try:
+                    status = await self._journey()
+                finally:
+                    await asyncio.sleep(0)
+                    playing.cancel()
+        finally:
+            self.ended = True
+            self.recording.close()
+            await self.log.finish(status)
+            await self.link.send(Ended(self.log.call_id, self.log.reference, status))
+        return status
+
+    async def _journey(self) -> Status:
+        assert self.caller is not None
+        language = self.language
+        if language is None:
+            language = await self._choose_language()
+            if language is None:
+                return Status.DROPPED
+            await self.log.language_chosen(language)
+        self.language = self.caller.language = language
+        await self.link.send(
+            CallerReady(self.log.call_id, self.log.reference, language, self.sample_rate)
+        )
+        await self._say("greeting", language)
+        switchboard = self.services.switchboard
+        try:
+            waiting = switchboard.enqueue(self.log.call_id, language)
+        except QueueFull:
+            return await self._busy(language)
+        try:
+            seat, operator_language = None, None
+            while seat is None:
+                await self._until_gone(self.caller.playout.drained(), 30)
+                if self.gone.is_set():
+                    return self._gone_status()
+                if not waiting.assigned.done():
+                    position = switchboard.position(waiting)
+                    await self.link.send(StatusChange(CallState.QUEUED, position=position))
+                    await self._say("position", language, position=position)
+                result = await self._until_gone(
+                    asyncio.shield(waiting.assigned), self.services.settings.queue_announce_s
+                )
+                if self.gone.is_set():
+                    return self._gone_status()
+                if result is not None:
+                    seat, operator_language = result
+                elif waiting.waiting_s() >= self.services.settings.queue_timeout_s:
+                    switchboard.leave(waiting)
+                    return await self._busy(language)
+        finally:
+            switchboard.leave(waiting)
+        return await self._connected(seat, operator_language)
+
+    def _gone_status(self) -> Status:
+        return Status.COMPLETED if self.hung_up.is_set() else Status.DROPPED
+
+    async def _say(self, name: str, language: str, **params: object) -> None:
+        """A prompt in the caller's language (English where nobody has written it yet)."""
+        assert self.caller is not None
+        text = prompt(name, language, **params) or prompt(name, "en", **params)
+        assert text is not None
+        spoken_in = language if prompt(name, language) else "en"
+        announce = Say(text, prompt=name)
+        try:
+            pcm = await self.services.engines.speak(text, spoken_in, self.sample_rate)
+        except Exception as exc:
+            log.warning("call=%s cannot speak %s prompt: %s", self.log.call_id, name, exc)
+            await self.link.send(announce)
+            return
+        self.caller.playout.play(pcm, announce)
+
+    async def _until_gone(self, awaitable: Awaitable[T], timeout: float | None = None) -> T | None:
+        """Await something unless the caller goes away first (then None)."""
+        task = asyncio.ensure_future(awaitable)
+        gone = asyncio.ensure_future(self.gone.wait())
+        try:
+            done, _ = await asyncio.wait(
+                {task, gone}, timeout=timeout, return_when=asyncio.FIRST_COMPLETED
+            )
+        finally:
+            gone.cancel()
+        if task in done:
+            return task.result()
+        task.cancel()
+        return None
+
+    async def _choose_language(self) -> str | None:
+        assert self.caller is not None
+        languages = self.services.settings.menu_languages
+        await self.link.send(
+            Menu(
+                [
+                    MenuOption(str(i + 1), lang, LANGUAGE_NAMES.get(lang, lang))
+                    for i, lang in enumerate(languages)
+                ]
+            )
+        )
+        for i, language in enumerate(languages):
+            await self._say("menu_item", language, digit=i + 1)
+        while True:
+            digit = await self._until_gone(self._dtmf.get(), MENU_TIMEOUT_S)
+            if digit is None:
+                return None
+            if digit.isdigit() and 1 <= int(digit) <= len(languages):
+                self.caller.playout.clear()
+                return languages[int(digit) - 1]
+
+    async def _busy(self, language: str) -> Status:
+        """No operator now (queue full or waited too long): say so; the call stays recorded."""
+        assert self.caller is not None
+        await self.link.send(StatusChange(CallState.BUSY))
+        await self._say("busy", language)
+        await self._until_gone(self.caller.playout.drained(), 30)
+        return Status.BUSY
+
+    async def _connected(self, seat: OperatorSeat, operator_language: str) -> Status:
+        assert self.caller is not None and self.language is not None
+        services = self.services
+        await self.log.operator_joined(seat.name, operator_language)
+        operator = await self._operator_party(seat, operator_language)
+        call = Call(services.engines, self.log, self.caller, operator, self.started_at)
+        seat.join(call, operator)
+        self.call = call
+        try:
+            await self.log.connected()
+            assert seat.link is not None
+            await seat.link.send(
+                Connected(
+                    call.call_id,
+                    call.reference,
+                    caller_language=self.language,
+                    operator_language=operator_language,
+                    caller_asr=services.engines.can_recognize(self.language),
+                    operator_asr=services.engines.can_recognize(operator_language),
+                    quick_replies=sorted(QUICK_REPLIES),
+                )
+            )
+            await self.link.send(
+                StatusChange(CallState.CONNECTED, operator_language=operator_language)
+            )
+            await self._say("connected", self.language)
+            async with asyncio.TaskGroup() as tg:
+                playing = tg.create_task(operator.playout.run())
+                try:
+                    status = await call.run()
+                finally:
+                    playing.cancel()
+        finally:
+            services.switchboard.release(seat)
+            await seat.link.send(Ended(call.call_id, call.reference))
+        return status
+
+    async def _operator_party(self, seat: OperatorSeat, language: str) -> Party:
+        """The operator's side of this call, from what their session put on the seat."""
+        assert seat.link is not None
+        spoken = await self.recording.open(RecordingLeg.OPERATOR_IN, seat.sample_rate)
+        heard = await self.recording.open(RecordingLeg.OPERATOR_HEARD, seat.sample_rate)
+        playout = Playout(
+            seat.sample_rate, seat.link, heard, self.services.settings.original_voice_gain_db
+        )
+        playout.under_enabled = seat.hear_original
+        return Party(
+            Speaker.OPERATOR,
+            seat.link,
+            language,
+            seat.sample_rate,
+            playout,
+            spoken,
+            captions_only=seat.captions_only,
+        )

@@ -1,0 +1,96 @@
+"""The complaint record of one call, written as the call happens."""
+
+from __future__ import annotations
+
+from pathlib import PurePath
+
+from hotline.records import AsyncRecordStore, CallRecord
+from hotline.wire.vocabulary import RecordingLeg, Speaker, Status
+
+__all__ = ["CallLog"]
+
+
+class CallLog:
+    """The one path from a call to the store: every row of one call's record is written here,
+    each committed as it happens, so a crash loses nothing already said."""
+
+    def __init__(self, store: AsyncRecordStore, record: CallRecord) -> None:
+        self._store = store
+        self.call_id = record.id
+        self.reference = record.reference
+
+    @classmethod
+    async def open(
+        cls,
+        store: AsyncRecordStore,
+        *,
+        language: str | None,
+        caller_id: str | None,
+        channel: str,
+    ) -> CallLog:
+        """A new record, status queued, with the next reference number of the day."""
+        record = await store.create_call(
+            caller_language=language, caller_id=caller_id, channel=channel
+        )
+        return cls(store, record)
+
+    async def language_chosen(self, language: str) -> None:
+        await self._store.update_fields(self.call_id, caller_language=language)
+
+    async def recording_added(self, leg: RecordingLeg, path: PurePath, sample_rate: int) -> None:
+        await self._store.add_recording(self.call_id, str(leg), path, sample_rate)
+
+    async def operator_joined(self, name: str, language: str) -> None:
+        await self._store.set_operator(self.call_id, name, language)
+
+    async def connected(self) -> None:
+        await self._store.set_status(self.call_id, Status.ACTIVE)
+
+    async def utterance(
+        self,
+        speaker: Speaker,
+        language: str,
+        original: str,
+        *,
+        start_s: float,
+        end_s: float,
+        confidence: float,
+        typed: bool,
+    ) -> int:
+        """Commit what was said, before it is translated; returns the utterance's id."""
+        return await self._store.add_utterance(
+            self.call_id,
+            speaker=speaker,
+            language=language,
+            original=original,
+            start_s=start_s,
+            end_s=end_s,
+            confidence=confidence,
+            typed=typed,
+        )
+
+    async def translation(
+        self,
+        utterance_id: int,
+        text: str,
+        language: str,
+        *,
+        translated: bool,
+        note: str | None,
+        spoken_by_tts: bool,
+    ) -> None:
+        await self._store.set_translation(
+            utterance_id,
+            text,
+            language,
+            translated=translated,
+            note=note,
+            spoken_by_tts=spoken_by_tts,
+        )
+
+    async def update_fields(self, **fields: str) -> None:
+        """What the operator fills in; raises RecordError for a value the store refuses."""
+        await self._store.update_fields(self.call_id, **fields)
+
+    async def finish(self, status: Status) -> None:
+        await self._store.finish_call(self.call_id, status)

@@ -1,0 +1,105 @@
+"""What every websocket session shares: sending typed messages, reading the hello, pumping
+frames, and turning protocol errors into replies in one place."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
+
+from websockets.asyncio.server import ServerConnection
+from websockets.exceptions import ConnectionClosed
+
+from hotline.wire.messages import (
+    ErrorMessage,
+    Hello,
+    ProtocolError,
+    ServerMessage,
+    encode,
+    parse_message,
+)
+from hotline.wire.vocabulary import ErrorCode, Role
+
+__all__ = ["HELLO_TIMEOUT_S", "WebSocketLink", "check_audio", "pump_frames", "read_hello"]
+
+log = logging.getLogger(__name__)
+
+HELLO_TIMEOUT_S = 30.0
+POLICY_VIOLATION = 1008
+
+
+class WebSocketLink:
+    """A party on one websocket; a peer that has gone away is noticed by its reader, not here."""
+
+    def __init__(self, ws: ServerConnection) -> None:
+        self.ws = ws
+
+    async def send(self, message: ServerMessage) -> None:
+        with contextlib.suppress(ConnectionClosed):
+            await self.ws.send(encode(message))
+
+    async def send_audio(self, pcm: bytes) -> None:
+        with contextlib.suppress(ConnectionClosed):
+            await self.ws.send(pcm)
+
+    async def error(self, error: ProtocolError) -> None:
+        """The one place a protocol error becomes a reply (and, if fatal, a close)."""
+        log.info("protocol error %s: %s", error.code, error.message)
+        with contextlib.suppress(ConnectionClosed):
+            await self.ws.send(encode(ErrorMessage.of(error)))
+            if error.fatal:
+                await self.ws.close(POLICY_VIOLATION, error.message[:120])
+
+
+async def read_hello(ws: ServerConnection, link: WebSocketLink, role: Role) -> Hello | None:
+    """The first message must be ``hello``; anything else gets a clear error and a retry."""
+    while True:
+        try:
+            frame = await asyncio.wait_for(ws.recv(), HELLO_TIMEOUT_S)
+        except TimeoutError:
+            await link.error(ProtocolError(ErrorCode.NOT_STARTED, "no hello received", fatal=True))
+            return None
+        if isinstance(frame, bytes):
+            await link.error(
+                ProtocolError(ErrorCode.NOT_STARTED, "audio before hello: send hello first")
+            )
+            continue
+        try:
+            message = parse_message(role, frame)
+        except ProtocolError as error:
+            await link.error(error)
+            if error.fatal:
+                return None
+            continue
+        if isinstance(message, Hello):
+            return message
+        await link.error(ProtocolError(ErrorCode.NOT_STARTED, "send hello first"))
+
+
+async def pump_frames(
+    ws: ServerConnection,
+    link: WebSocketLink,
+    handle: Callable[[str | bytes], Awaitable[bool | None]],
+) -> None:
+    """Give every frame to ``handle`` until the peer goes, ``handle`` returns True (hang-up),
+    or a fatal protocol error; other protocol errors are answered and the session goes on."""
+    with contextlib.suppress(ConnectionClosed):
+        async for frame in ws:
+            try:
+                if await handle(frame):
+                    return
+            except ProtocolError as error:
+                await link.error(error)
+                if error.fatal:
+                    return
+
+
+def check_audio(frame: bytes, max_bytes: int) -> None:
+    if len(frame) > max_bytes:
+        raise ProtocolError(
+            ErrorCode.FRAME_TOO_LARGE,
+            f"audio frame of {len(frame)} bytes is larger than {max_bytes}; send at most 1 s per frame",
+        )
+    if len(frame) % 2:
+        raise ProtocolError(ErrorCode.BAD_AUDIO, "audio frames must hold whole 16-bit samples")

@@ -1,0 +1,200 @@
+"""``/operator``: a signed-in operator on a websocket, their seat on the switchboard, and what
+they do in their current call."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from websockets.asyncio.server import ServerConnection
+
+from hotline.accounts import AccountError, check_sign_in
+from hotline.call.pipeline import Call
+from hotline.call.routing import OperatorSeat, Switchboard
+from hotline.records import RecordError
+from hotline.server.link import WebSocketLink, check_audio, pump_frames, read_hello
+from hotline.wire.messages import (
+    Accept,
+    Available,
+    Hangup,
+    Hello,
+    OperatorReady,
+    Preview,
+    ProtocolError,
+    Queue,
+    QuickReply,
+    RecordSaved,
+    RecordUpdate,
+    Reply,
+    ReplySent,
+    Settings,
+    parse_message,
+)
+from hotline.wire.vocabulary import ErrorCode, Role, Status
+from telephony import pcm_from_bytes
+
+__all__ = ["OperatorSession"]
+
+log = logging.getLogger(__name__)
+
+
+class OperatorSession:
+    """Signs an operator in, puts their seat on the switchboard, and passes what they say
+    and do to the call the switchboard gives them."""
+
+    def __init__(
+        self,
+        switchboard: Switchboard,
+        ws: ServerConnection,
+        *,
+        data_dir,
+        max_frame_bytes: int,
+    ) -> None:
+        self.switchboard = switchboard
+        self.ws = ws
+        self.link = WebSocketLink(ws)
+        self.data_dir = data_dir
+        self.max_frame_bytes = max_frame_bytes
+        self.display_name: str | None = None
+        self._queue_push: asyncio.Task | None = None
+
+    async def run(self) -> None:
+        hello = await read_hello(self.ws, self.link, Role.OPERATOR)
+        if hello is None:
+            return
+        languages = await self._sign_in(hello)
+        if languages is None:
+            return
+        seat = OperatorSeat(
+            hello.name,
+            languages,
+            link=self.link,
+            sample_rate=hello.sample_rate,
+            auto_accept=hello.auto_accept,
+            captions_only=hello.captions_only,
+            hear_original=hello.hear_original,
+            on_queue_change=self._queue_changed,
+        )
+        try:
+            self.switchboard.sign_in(seat)
+        except ValueError as exc:
+            await self.link.error(ProtocolError(ErrorCode.BAD_MESSAGE, str(exc), fatal=True))
+            return
+        self.seat = seat
+        await self.link.send(
+            OperatorReady(seat.name, self.display_name or seat.name, seat.languages)
+        )
+        await self.link.send(Queue(self.switchboard.queue_snapshot()))
+        try:
+            await pump_frames(self.ws, self.link, self._frame)
+        finally:
+            self.switchboard.sign_out(seat)
+            if seat.call is not None:
+                seat.call.end(Status.DROPPED)
+
+    async def _sign_in(self, hello: Hello) -> list[str] | None:
+        """The seat's languages, or None after a fatal error. Once the data folder holds
+        operator accounts, the name and password must match one, and the languages come from
+        the account (narrowed to those the hello names, if it names any); with no accounts,
+        sign-in stays open and the hello's languages are used."""
+        loop = asyncio.get_running_loop()
+        try:
+            account = await loop.run_in_executor(
+                None, check_sign_in, self.data_dir, hello.name, hello.password
+            )
+        except AccountError as exc:
+            log.info("operator sign-in refused for %r: %s", hello.name, exc)
+            await self.link.error(ProtocolError(ErrorCode.BAD_CREDENTIALS, str(exc), fatal=True))
+            return None
+        if account is None:
+            if not hello.languages:
+                await self.link.error(
+                    ProtocolError(
+                        ErrorCode.BAD_MESSAGE, "an operator hello needs 'languages'", fatal=True
+                    )
+                )
+                return None
+            return hello.languages
+        languages = [lang for lang in hello.languages if lang in account.languages]
+        if hello.languages and not languages:
+            await self.link.error(
+                ProtocolError(
+                    ErrorCode.BAD_MESSAGE,
+                    f"operator {account.name!r} works in {', '.join(account.languages)}, "
+                    f"not {', '.join(hello.languages)}",
+                    fatal=True,
+                )
+            )
+            return None
+        self.display_name = account.display_name
+        return languages or account.languages
+
+    def _queue_changed(self) -> None:
+        if self._queue_push is None or self._queue_push.done():
+            self._queue_push = asyncio.get_running_loop().create_task(
+                self.link.send(Queue(self.switchboard.queue_snapshot()))
+            )
+
+    def _need_call(self) -> Call:
+        if self.seat.call is None:
+            raise ProtocolError(ErrorCode.NO_CALL, "there is no call in progress")
+        return self.seat.call
+
+    async def _frame(self, frame: str | bytes) -> bool | None:
+        seat = self.seat
+        if isinstance(frame, bytes):
+            check_audio(frame, self.max_frame_bytes)
+            if seat.party is not None:
+                await seat.party.speaks(pcm_from_bytes(frame))
+            return None
+        match parse_message(Role.OPERATOR, frame):
+            case Available(available=available):
+                seat.available = available
+                self.switchboard.dispatch()
+            case Accept(call_id=call_id):
+                if not self.switchboard.accept(seat, call_id):
+                    raise ProtocolError(ErrorCode.NO_CALL, f"call {call_id} is not waiting for you")
+            case Hangup():
+                self._need_call().end(Status.COMPLETED)
+            case Reply(text=text, translation=translation):
+                sent = await self._need_call().operator_reply(text, translation)
+                await self.link.send(ReplySent.of(sent))
+            case Preview(text=text):
+                await self.link.send(await self._need_call().preview(text))
+            case QuickReply(id=reply_id, params=params):
+                try:
+                    sent = await self._need_call().quick_reply(reply_id, params)
+                except KeyError:
+                    raise ProtocolError(
+                        ErrorCode.BAD_MESSAGE, f"no quick reply named {reply_id!r}"
+                    ) from None
+                await self.link.send(ReplySent.of(sent))
+            case RecordUpdate(fields=fields):
+                call = self._need_call()
+                try:
+                    await call.update_record(fields)
+                except RecordError as exc:
+                    raise ProtocolError(ErrorCode.BAD_MESSAGE, str(exc)) from None
+                await self.link.send(RecordSaved(call.call_id))
+            case Settings(captions_only=captions_only, hear_original=hear_original, muted=muted):
+                self._settings(captions_only, hear_original, muted)
+            case Hello():
+                raise ProtocolError(ErrorCode.BAD_MESSAGE, "hello was already received")
+        return None
+
+    def _settings(
+        self, captions_only: bool | None, hear_original: bool | None, muted: bool | None
+    ) -> None:
+        """How the operator hears calls: kept on the seat for the next call, and applied to
+        their side of the current one."""
+        seat, party = self.seat, self.seat.party
+        if captions_only is not None:
+            seat.captions_only = captions_only
+            if party is not None:
+                party.captions_only = captions_only
+        if hear_original is not None:
+            seat.hear_original = hear_original
+            if party is not None:
+                party.hears_original = hear_original
+        if muted is not None and party is not None:
+            party.muted = muted
