@@ -1,0 +1,204 @@
+"""The connected call, driven with audio frames and read by what each party is sent."""
+
+from __future__ import annotations
+
+import asyncio
+
+import numpy as np
+
+from hotline.records import Status
+from hotline.wire.messages import Caption, Clear, Notice, RecordSuggestion, Say
+from hotline.wire.vocabulary import Speaker
+from telephony import read_wav
+from tests.fakes import FakeEngines, quiet, tone
+
+
+def final_from(speaker: Speaker):
+    return lambda m: isinstance(m, Caption) and m.final and m.speaker == speaker
+
+
+async def test_caller_speech_is_recorded_translated_captioned_and_spoken_to_the_operator(connect):
+    engines = FakeEngines(said={"en": ["the street light is broken"]})
+    async with connect(engines) as rig:
+        await rig.say(rig.caller, np.concatenate([tone(0.6), quiet(0.5)]))
+        caption = await rig.operator_link.wait_for(final_from(Speaker.CALLER))
+        say = await rig.operator_link.wait_for(lambda m: isinstance(m, Say))
+        await rig.operator.playout.drained()
+
+    assert caption.original == "the street light is broken"
+    assert caption.text == "[es] the street light is broken" and caption.translated
+    assert (caption.language, caption.source_language) == ("es", "en")
+    assert say.text == caption.text and say.utterance_id == caption.utterance_id
+    assert ("[es] the street light is broken", "es") in engines.spoken
+    assert len(rig.operator_link.audio) > 0, "the operator heard the translation"
+    (utterance,) = (await rig.record()).utterances
+    assert utterance.id == caption.utterance_id
+    assert (utterance.speaker, utterance.original) == ("caller", "the street light is broken")
+    assert utterance.translation == caption.text and utterance.spoken_by_tts
+    assert 0 <= utterance.start_s < utterance.end_s
+
+
+async def test_partial_captions_reach_the_operator_while_the_caller_speaks(connect):
+    engines = FakeEngines(said={"en": ["there is a hole in the road"]})
+    async with connect(engines) as rig:
+        await rig.say(rig.caller, tone(0.8))
+        partial = await rig.operator_link.wait_for(lambda m: isinstance(m, Caption) and not m.final)
+        translated = await rig.operator_link.wait_for(
+            lambda m: isinstance(m, Caption) and not m.final and m.translated
+        )
+    assert partial.original == "there is"
+    assert translated.text == "[es] there is"
+
+
+async def test_operator_voice_reaches_the_caller_translated_and_the_caller_hears_no_original(
+    connect,
+):
+    engines = FakeEngines(said={"es": ["enviaremos un técnico"]})
+    async with connect(engines) as rig:
+        await rig.say(rig.operator, np.concatenate([tone(0.5), quiet(0.5)]))
+        caption = await rig.caller_link.wait_for(final_from(Speaker.OPERATOR))
+        await rig.caller_link.wait_for(lambda m: isinstance(m, Say))
+    assert caption.text == "[en] enviaremos un técnico"
+    assert not rig.operator_link.of(Caption), "an operator is not captioned back to themselves"
+
+
+async def test_typed_reply_is_spoken_to_the_caller_and_an_edited_translation_is_sent_as_is(
+    connect,
+):
+    engines = FakeEngines()
+    async with connect(engines) as rig:
+        machine = await rig.call.operator_reply("Gracias")
+        edited = await rig.call.operator_reply("Hasta mañana", translation="See you tomorrow")
+    assert machine.text == "[en] Gracias" and machine.engine == "fake"
+    assert edited.text == "See you tomorrow" and edited.engine == "operator"
+    assert [m.text for m in rig.caller_link.of(Caption)] == [machine.text, edited.text]
+    typed = [u.typed for u in (await rig.record()).utterances]
+    assert typed == [True, True]
+
+
+async def test_quick_reply_uses_the_approved_phrase_in_the_callers_language(connect):
+    async with connect(FakeEngines()) as rig:
+        sent = await rig.call.quick_reply("registered", {})
+    assert sent.original == f"Su queja ha sido registrada con el número {rig.call.reference}."
+    assert sent.text == f"Your complaint has been registered, number {rig.call.reference}."
+    assert sent.engine == "operator", "people wrote it; no engine translated it"
+
+
+async def test_caller_speaking_over_playback_clears_it(connect):
+    engines = FakeEngines(said={"en": ["hello"]})
+    async with connect(engines) as rig:
+        rig.caller.playout.play(tone(5.0))
+        await rig.say(rig.caller, tone(0.5))
+        await rig.caller_link.wait_for(lambda m: isinstance(m, Clear))
+        assert not rig.caller.playout.playing
+
+
+async def test_untranslatable_pair_shows_the_original_marked_and_speaks_nothing(connect):
+    engines = FakeEngines(said={"ko": ["가로등이 고장 났어요"]}, pairs=set())
+    async with connect(engines, caller_language="ko") as rig:
+        await rig.say(rig.caller, np.concatenate([tone(0.5), quiet(0.5)]))
+        caption = await rig.operator_link.wait_for(final_from(Speaker.CALLER))
+    assert caption.text == "가로등이 고장 났어요" and caption.translated is False
+    assert caption.note == "no engine for ko→es"
+    assert not rig.operator_link.of(Say) and engines.spoken == []
+
+
+async def test_same_language_parties_hear_each_other_without_synthesized_speech(connect):
+    engines = FakeEngines(said={"es": ["hola", "buenos días"]})
+    async with connect(engines, caller_language="es") as rig:
+        await rig.say(rig.caller, np.concatenate([tone(0.5), quiet(0.5)]))
+        caption = await rig.operator_link.wait_for(final_from(Speaker.CALLER))
+        await rig.operator.playout.drained()
+    assert caption.text == "hola" and caption.engine == "identity"
+    assert engines.spoken == [] and not rig.operator_link.of(Say)
+    assert rig.operator.playout.under_gain_db == 0.0, "the caller's own voice at full level"
+    assert len(rig.operator_link.audio) > 0
+
+
+async def test_captions_only_operator_gets_text_but_no_translated_speech(connect):
+    engines = FakeEngines(said={"en": ["my bins were not emptied"]})
+    async with connect(engines, captions_only=True) as rig:
+        await rig.say(rig.caller, np.concatenate([tone(0.5), quiet(0.5)]))
+        caption = await rig.operator_link.wait_for(final_from(Speaker.CALLER))
+    assert caption.text == "[es] my bins were not emptied"
+    assert not rig.operator_link.of(Say)
+    (utterance,) = (await rig.record()).utterances
+    assert not utterance.spoken_by_tts
+
+
+async def test_muted_operator_is_neither_heard_nor_recorded(connect):
+    engines = FakeEngines(said={"es": ["no debería oírse"]})
+    async with connect(engines) as rig:
+        rig.operator.muted = True
+        await rig.say(rig.operator, np.concatenate([tone(0.5), quiet(0.5)]))
+        await asyncio.sleep(0.1)
+    assert (await rig.record()).utterances == ()
+    assert read_wav(rig.recording.folder / "operator_in.wav")[0].size == 0
+
+
+async def test_each_partys_voice_goes_to_their_recording_at_their_own_rate(connect):
+    engines = FakeEngines(said={"en": ["hello"], "es": ["hola"]})
+    async with connect(engines, caller_rate=8000, operator_rate=48000) as rig:
+        await rig.say(rig.caller, tone(0.3, 8000))
+        await rig.say(rig.operator, tone(0.2, 48000))
+    caller_in, caller_rate = read_wav(rig.recording.folder / "caller_in.wav")
+    operator_in, operator_rate = read_wav(rig.recording.folder / "operator_in.wav")
+    assert (caller_rate, caller_in.size) == (8000, 2400)
+    assert (operator_rate, operator_in.size) == (48000, 9600)
+
+
+async def test_words_said_right_before_hang_up_are_still_recorded(connect):
+    engines = FakeEngines(said={"en": ["one last thing"]})
+    async with connect(engines) as rig:
+        await rig.say(rig.caller, tone(0.5))
+        rig.call.end(Status.COMPLETED)
+    (utterance,) = (await rig.record()).utterances
+    assert utterance.original == "one last thing"
+    assert utterance.translation == "[es] one last thing"
+    assert all(stream.closed and stream.released for stream in engines.streams)
+
+
+async def test_first_status_given_wins(connect):
+    async with connect(FakeEngines()) as rig:
+        rig.call.end(Status.DROPPED)
+        rig.call.end(Status.COMPLETED)
+    assert rig.call.status == Status.DROPPED
+
+
+async def test_a_leg_without_a_recognizer_still_gets_typed_text_across(connect):
+    engines = FakeEngines(recognizes={"es"})
+    async with connect(engines) as rig:
+        await rig.say(rig.caller, np.concatenate([tone(0.5), quiet(0.5)]))
+        caption = await rig.call.caller_typed("I have no voice recognizer")
+    assert caption.text == "[es] I have no voice recognizer"
+    assert [m.original for m in rig.operator_link.of(Caption)] == ["I have no voice recognizer"]
+
+
+async def test_complaint_words_prefill_the_operators_form(connect):
+    engines = FakeEngines(said={"en": ["the street light on Main Street is broken"]})
+    async with connect(engines) as rig:
+        await rig.say(rig.caller, np.concatenate([tone(0.5), quiet(0.5)]))
+        suggestion = await rig.operator_link.wait_for(lambda m: isinstance(m, RecordSuggestion))
+    assert suggestion.fields["category"] == "street lighting"
+
+
+async def test_a_recognizer_that_fails_stops_that_leg_with_a_notice_and_the_call_goes_on(connect):
+    from hotline.engines import AsrError
+
+    class BrokenEngines(FakeEngines):
+        async def open_stream(self, language):
+            stream = await super().open_stream(language)
+            if language == "en":
+
+                async def fail(pcm: bytes):
+                    raise AsrError("decoder crashed")
+
+                stream.feed = fail
+            return stream
+
+    async with connect(BrokenEngines()) as rig:
+        await rig.say(rig.caller, tone(0.1))
+        notice = await rig.operator_link.wait_for(lambda m: isinstance(m, Notice))
+        reply = await rig.call.operator_reply("¿Me oye?")
+    assert notice.text == "speech recognition stopped for the caller"
+    assert reply.text == "[en] ¿Me oye?"
