@@ -50,6 +50,31 @@ class CallConfig:
     original_voice_gain_db: float = -18.0
     max_frame_bytes: int = 96000
     menu_languages: list[str] = field(default_factory=lambda: ["en", "es", "ko", "zh", "ca"])
+    no_audio_timeout_s: float = 10.0
+    long_silence_s: float = 30.0
+    clipping_ratio: float = 0.01
+
+
+@dataclass(slots=True)
+class TwilioConfig:
+    auth_token: str = ""
+    public_url: str = ""
+
+
+@dataclass(slots=True)
+class AudioSocketConfig:
+    port: int = 0
+    host: str = ""
+    language: str = ""
+
+
+@dataclass(slots=True)
+class SipConfig:
+    port: int = 0
+    host: str = ""
+    public_address: str = ""
+    rtp_ports: str = ""
+    default_language: str = ""
 
 
 @dataclass(slots=True)
@@ -62,6 +87,9 @@ class Config:
     translate: TranslateConfig = field(default_factory=TranslateConfig)
     tts: TtsConfig = field(default_factory=TtsConfig)
     call: CallConfig = field(default_factory=CallConfig)
+    twilio: TwilioConfig = field(default_factory=TwilioConfig)
+    audiosocket: AudioSocketConfig = field(default_factory=AudioSocketConfig)
+    sip: SipConfig = field(default_factory=SipConfig)
 
     @property
     def data_path(self) -> Path:

@@ -41,6 +41,7 @@ from hotline.wire.messages import (
     StatusChange,
 )
 from hotline.wire.vocabulary import CallState, Channel, RecordingLeg, Speaker, Status
+from telephony.guards import LineMonitor
 
 __all__ = ["CallServices", "CallerJourney"]
 
@@ -75,7 +76,11 @@ class CallerJourney:
         language: str | None,
         caller_id: str | None = None,
         channel: Channel = Channel.WEB,
+        no_audio_timeout_s: float | None = None,
     ) -> None:
+        """``no_audio_timeout_s`` is for transports that send audio all the time, silence
+        included (phone lines): when it stops for that long the line has gone one-way and
+        the call is ended. A web caller may type instead of speaking, so it has none."""
         self.services = services
         self.link = link
         self.sample_rate = sample_rate
@@ -87,6 +92,13 @@ class CallerJourney:
         self.hung_up = asyncio.Event()
         self.gone = asyncio.Event()
         self.ended = False
+        self.end_reason: str | None = None
+        self.no_audio_timeout_s = no_audio_timeout_s
+        self.monitor = LineMonitor(
+            sample_rate,
+            clipping_ratio=services.settings.clipping_ratio,
+            long_silence_s=services.settings.long_silence_s,
+        )
         self._dtmf: asyncio.Queue[str] = asyncio.Queue(DTMF_QUEUE)
 
     # --- what the caller does ---------------------------------------------------------
@@ -94,8 +106,13 @@ class CallerJourney:
     async def audio(self, pcm: np.ndarray) -> None:
         """The caller's voice, at the sample rate they called with. Audio that arrives after
         the call has ended (the transport has not noticed yet) is dropped."""
-        if self.caller is not None and not self.ended:
-            await self.caller.speaks(pcm)
+        if self.caller is None or self.ended:
+            return
+        for finding in self.monitor.feed(pcm, asyncio.get_running_loop().time()):
+            log.warning(
+                "call=%s channel=%s caller line %s", self.log.call_id, self.channel, finding
+            )
+        await self.caller.speaks(pcm)
 
     def dtmf(self, digit: str) -> None:
         """A key press; more than a handful waiting unread are dropped."""
@@ -147,16 +164,26 @@ class CallerJourney:
         status = Status.DROPPED
         try:
             async with asyncio.TaskGroup() as tg:
-                playing = tg.create_task(self.caller.playout.run())
+                helpers = [tg.create_task(self.caller.playout.run())]
+                if self.no_audio_timeout_s:
+                    helpers.append(tg.create_task(self._watch_for_one_way_audio()))
                 try:
                     status = await self._journey()
                 finally:
                     await asyncio.sleep(0)
-                    playing.cancel()
+                    for task in helpers:
+                        task.cancel()
         finally:
             self.ended = True
             self.recording.close()
-            await self.log.finish(status)
+            log.info(
+                "call=%s channel=%s ended %s; caller line: %s",
+                self.log.call_id,
+                self.channel,
+                status,
+                self.monitor.report,
+            )
+            await self.log.finish(status, self.end_reason)
             await self.link.send(Ended(self.log.call_id, self.log.reference, status))
         return status
 
@@ -201,6 +228,21 @@ class CallerJourney:
         finally:
             switchboard.leave(waiting)
         return await self._connected(seat, operator_language)
+
+    async def _watch_for_one_way_audio(self) -> None:
+        """A phone line whose audio stops is one-way (or dead): end the call, say why."""
+        assert self.no_audio_timeout_s is not None
+        loop = asyncio.get_running_loop()
+        while True:
+            await asyncio.sleep(min(1.0, self.no_audio_timeout_s / 4))
+            quiet = self.monitor.quiet_for(loop.time(), since=self.started_at)
+            if quiet >= self.no_audio_timeout_s:
+                self.end_reason = f"one-way audio: no audio from the caller for {quiet:.1f} s"
+                log.warning(
+                    "call=%s channel=%s %s", self.log.call_id, self.channel, self.end_reason
+                )
+                self.lost()
+                return
 
     def _gone_status(self) -> Status:
         return Status.COMPLETED if self.hung_up.is_set() else Status.DROPPED

@@ -92,5 +92,5 @@ class CallLog:
         """What the operator fills in; raises RecordError for a value the store refuses."""
         await self._store.update_fields(self.call_id, **fields)
 
-    async def finish(self, status: Status) -> None:
-        await self._store.finish_call(self.call_id, status)
+    async def finish(self, status: Status, reason: str | None = None) -> None:
+        await self._store.finish_call(self.call_id, status, reason=reason)

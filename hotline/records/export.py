@@ -20,6 +20,7 @@ CSV_COLUMNS: tuple[str, ...] = (
     "status",
     "started_at",
     "ended_at",
+    "end_reason",
     "caller_id_masked",
     "caller_language",
     "operator",

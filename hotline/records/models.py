@@ -91,6 +91,7 @@ class CallRecord:
     place: str | None
     urgency: str | None
     notes: str | None
+    end_reason: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -100,6 +101,7 @@ class CallRecord:
             "status": str(self.status),
             "started_at": iso_utc(self.started_at),
             "ended_at": None if self.ended_at is None else iso_utc(self.ended_at),
+            "end_reason": self.end_reason,
             "caller_id_masked": self.caller_id_masked,
             "caller_language": self.caller_language,
             "operator": self.operator,
@@ -120,6 +122,7 @@ class CallRecord:
             status=Status(row["status"]),
             started_at=parse_time(row["started_at"]),
             ended_at=parse_time(row["ended_at"]),
+            end_reason=row["end_reason"],
             caller_id_masked=row["caller_id_masked"],
             caller_language=row["caller_language"],
             operator=row["operator"],

@@ -89,7 +89,13 @@ def _schema_v1(conn: sqlite3.Connection) -> None:
     conn.execute("CREATE INDEX recordings_call ON recordings (call_id, id)")
 
 
-MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (_schema_v1,)
+def _end_reason_v2(conn: sqlite3.Connection) -> None:
+    """Why a call ended, in words, where its status alone does not say (one-way audio on a
+    phone line, a call recovered after the server stopped)."""
+    conn.execute("ALTER TABLE calls ADD COLUMN end_reason TEXT")
+
+
+MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (_schema_v1, _end_reason_v2)
 """Migration i takes the file from schema version i to i + 1 (PRAGMA user_version)."""
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -64,6 +64,7 @@ log = logging.getLogger(__name__)
 
 DEFAULT_FILENAME = "hotline.sqlite3"
 REFERENCE_PREFIX = "H"
+RECOVERED_REASON = "the server stopped during the call; closed when the records were next opened"
 
 
 class RecordStore:
@@ -166,8 +167,8 @@ class RecordStore:
                 continue
             ended = parse_time(row["started_at"]) + timedelta(seconds=row["last_s"] or 0)
             conn.execute(
-                "UPDATE calls SET status = ?, ended_at = ? WHERE id = ?",
-                (Status.DROPPED, iso_utc(ended), row["id"]),
+                "UPDATE calls SET status = ?, ended_at = ?, end_reason = ? WHERE id = ?",
+                (Status.DROPPED, iso_utc(ended), RECOVERED_REASON, row["id"]),
             )
             recovered.append(row["id"])
             log.warning(
@@ -389,17 +390,24 @@ class RecordStore:
         return cursor.lastrowid
 
     def finish_call(
-        self, call_id: str, status: str = Status.COMPLETED, ended_at: datetime | None = None
+        self,
+        call_id: str,
+        status: str = Status.COMPLETED,
+        ended_at: datetime | None = None,
+        reason: str | None = None,
     ) -> CallRecord:
-        """End the call with a final status and end time; a call already ended is left as is."""
+        """End the call with a final status, an end time and, where the status alone does not
+        say, the reason in words; a call already ended is left as is."""
         final = enum_value(Status, "status", status)
         if final in OPEN_STATUSES:
             raise RecordError(f"finish_call needs a final status, not {str(final)!r}")
+        text_or_none("reason", reason)
         ended = iso_utc(datetime.now(UTC) if ended_at is None else ended_at)
         with self._write() as conn:
             cursor = conn.execute(
-                "UPDATE calls SET status = ?, ended_at = ? WHERE id = ? AND ended_at IS NULL",
-                (final, ended, call_id),
+                "UPDATE calls SET status = ?, ended_at = ?, end_reason = ? "
+                "WHERE id = ? AND ended_at IS NULL",
+                (final, ended, reason, call_id),
             )
             if cursor.rowcount == 0 and not self._exists(call_id):
                 raise UnknownCall(f"no call with id {call_id!r}")
@@ -615,9 +623,13 @@ class AsyncRecordStore:
         return await self._run(self._store.add_recording, call_id, leg, path, sample_rate)
 
     async def finish_call(
-        self, call_id: str, status: str = Status.COMPLETED, ended_at: datetime | None = None
+        self,
+        call_id: str,
+        status: str = Status.COMPLETED,
+        ended_at: datetime | None = None,
+        reason: str | None = None,
     ) -> CallRecord:
-        return await self._run(self._store.finish_call, call_id, status, ended_at)
+        return await self._run(self._store.finish_call, call_id, status, ended_at, reason)
 
     async def get(self, call_id_or_reference: str) -> ComplaintRecord | None:
         return await self._run(self._store.get, call_id_or_reference)

@@ -195,3 +195,40 @@ async def test_audio_still_arriving_after_the_call_ended_is_dropped_without_erro
     journey = CallerJourney(hotline, FakeLink(), sample_rate=16000, language="en")
     assert await asyncio.wait_for((await start(journey)), 10) == Status.BUSY
     await journey.audio(tone(0.1))
+
+
+async def test_a_phone_line_whose_audio_stops_is_ended_as_one_way_and_recorded_so(store, tmp_path):
+    hotline = services(FakeEngines(), store, tmp_path)
+    journey = CallerJourney(
+        hotline, FakeLink(), sample_rate=8000, language="en", no_audio_timeout_s=0.3
+    )
+    running = await start(journey)
+    for _ in range(5):
+        await journey.audio(quiet(0.02, 8000))
+        await asyncio.sleep(0.02)
+    status = await asyncio.wait_for(running, 10)
+
+    assert status == Status.DROPPED
+    record = await store.get(journey.log.call_id)
+    assert record.call.status == Status.DROPPED
+    assert record.call.end_reason.startswith("one-way audio: no audio from the caller for")
+
+
+async def test_clipping_and_long_silence_are_logged_with_a_measure(store, tmp_path, caplog):
+    hotline = services(FakeEngines(), store, tmp_path, long_silence_s=0.5)
+    journey = CallerJourney(hotline, FakeLink(), sample_rate=8000, language="en")
+    running = await start(journey)
+    clipped = np.clip(tone(1.0, 8000, level=20000).astype(np.int32) * 4, -32768, 32767)
+    clipped = clipped.astype(np.int16)
+    with caplog.at_level("WARNING", logger="hotline.call.journey"):
+        for i in range(0, len(clipped), 160):
+            await journey.audio(clipped[i : i + 160])
+        for _ in range(30):
+            await journey.audio(quiet(0.02, 8000))
+    journey.lost()
+    await asyncio.wait_for(running, 10)
+
+    warnings = [r.getMessage() for r in caplog.records]
+    assert any("clipping:" in w and "of samples at full scale" in w for w in warnings)
+    assert any("long silence: 0.5 s below -55 dBFS" in w for w in warnings)
+    assert journey.monitor.report.clipping_episodes == 1

@@ -179,6 +179,7 @@ def test_utterance_is_durable_before_call_ends(db: Path) -> None:
         assert reopened.recovered == (call_id,)
         record = reopened.get(call_id)
     assert record.call.status == "dropped"
+    assert "server stopped" in record.call.end_reason
     assert record.call.ended_at == record.call.started_at + timedelta(seconds=2.5)
     assert [u.original for u in record.utterances] == ["Hay un bache enorme"]
 
@@ -519,3 +520,30 @@ def test_only_the_masked_caller_id_reaches_the_file(db: Path) -> None:
         on_disk = b"".join(p.read_bytes() for p in db.parent.iterdir() if p.is_file())
     assert b"5551234567" not in on_disk and b"123-4567" not in on_disk
     assert b"+*******4567" in on_disk
+
+
+def test_a_call_can_end_with_its_reason_in_words(store: RecordStore) -> None:
+    call = store.create_call("en")
+    ended = store.finish_call(call.id, "dropped", reason="one-way audio: nothing for 10.0 s")
+    assert ended.end_reason == "one-way audio: nothing for 10.0 s"
+    assert store.get(call.id).to_dict()["end_reason"] == ended.end_reason
+    assert store.finish_call(store.create_call("en").id).end_reason is None
+
+
+def test_a_version_1_file_gains_end_reason_and_keeps_its_calls(db: Path) -> None:
+    from hotline.records.schema import MIGRATIONS
+
+    db.parent.mkdir(parents=True)
+    raw = sqlite3.connect(db, isolation_level=None)
+    MIGRATIONS[0](raw)
+    raw.execute("PRAGMA user_version = 1")
+    raw.execute(
+        "INSERT INTO calls (id, reference, ref_day, ref_seq, channel, status, started_at, "
+        "ended_at) VALUES ('old', 'H-20261101-0001', '20261101', 1, 'web', 'completed', "
+        "'2026-11-01T09:00:00+00:00', '2026-11-01T09:05:00+00:00')"
+    )
+    raw.close()
+    with RecordStore(db) as store:
+        record = store.get("H-20261101-0001")
+        assert record.call.status == "completed" and record.call.end_reason is None
+        assert store._conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
