@@ -82,12 +82,17 @@ def _cmd_say(args: argparse.Namespace) -> int:
 def _load_config(args: argparse.Namespace):
     from hotline.config import load_config
 
-    return load_config(
+    config = load_config(
         getattr(args, "config", None),
         host=getattr(args, "host", None),
         port=getattr(args, "port", None),
         data_dir=getattr(args, "data_dir", None),
     )
+    if getattr(args, "audiosocket_port", None) is not None:
+        config.audiosocket.port = args.audiosocket_port
+    if getattr(args, "sip_port", None) is not None:
+        config.sip.port = args.sip_port
+    return config
 
 
 def _cmd_serve(args: argparse.Namespace) -> int:
@@ -106,6 +111,10 @@ def _cmd_serve(args: argparse.Namespace) -> int:
                 f"hotline serving on ws://{config.host}:{server.port}  (data in {config.data_path})",
                 flush=True,
             )
+            print(f"  Twilio Media Streams on ws://{config.host}:{server.port}/twilio", flush=True)
+            if server.audiosocket is not None:
+                where = f"{server.audiosocket.host}:{server.audiosocket.port}"
+                print(f"  Asterisk AudioSocket on tcp://{where}", flush=True)
             await stop.wait()
             print("hotline: stopping", flush=True)
 
@@ -199,6 +208,26 @@ def _cmd_operators(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_twiml(args: argparse.Namespace) -> int:
+    from hotline.server.twilio import stream_url
+    from hotline.wire.twilio import twiml
+
+    config = _load_config(args)
+    base = args.url or config.twilio.public_url
+    if not base:
+        print(
+            "hotline: error: give --url https://YOUR-HOST (or set twilio.public_url): "
+            "Twilio reaches the server there",
+            file=sys.stderr,
+        )
+        return 2
+    parameters = {"caller": "{{From}}"}
+    if args.language:
+        parameters["language"] = args.language
+    print(twiml(stream_url(base), parameters), end="")
+    return 0
+
+
 def _cmd_softphone(args: argparse.Namespace) -> int:
     from hotline.clients.softphone import main as softphone_main
 
@@ -276,7 +305,27 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--host")
     p.add_argument("--port", type=int)
     p.add_argument("--data-dir")
+    p.add_argument(
+        "--audiosocket-port",
+        type=int,
+        metavar="N",
+        help="also take calls from Asterisk AudioSocket on this TCP port (default: off)",
+    )
+    p.add_argument(
+        "--sip-port",
+        type=int,
+        metavar="N",
+        help="also answer SIP calls on this UDP port (default: off)",
+    )
     p.set_defaults(func=_cmd_serve)
+
+    p = sub.add_parser(
+        "twiml", help="the TwiML (for a TwiML Bin) that streams a Twilio number's calls here"
+    )
+    p.add_argument("--config")
+    p.add_argument("--url", help="the server's public base, e.g. https://hotline.example.org")
+    p.add_argument("--language", help="make this number a language's own line (no menu)")
+    p.set_defaults(func=_cmd_twiml)
 
     p = sub.add_parser("call", help="call the hotline with a WAV file as the caller's voice")
     p.add_argument("file")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import shutil
+import socket
 import subprocess
 import wave
 from collections.abc import AsyncIterator
@@ -93,10 +94,13 @@ async def start_server(engines, tmp_path) -> AsyncIterator:
     from hotline.config import load_config
     from hotline.server.app import HotlineServer
 
-    async def start(**call_settings):
-        config = load_config(port=0, data_dir=str(tmp_path / f"data{len(servers)}"))
+    async def start(configure=None, **call_settings):
+        """``configure(config)`` may change any section; keywords set ``config.call``."""
+        config = load_config(environ={}, port=0, data_dir=str(tmp_path / f"data{len(servers)}"))
         for key, value in call_settings.items():
             setattr(config.call, key, value)
+        if configure is not None:
+            configure(config)
         server = HotlineServer(config, engines=engines)
         await server.start()
         servers.append(server)
@@ -110,3 +114,10 @@ async def start_server(engines, tmp_path) -> AsyncIterator:
 
 def url(server, path: str) -> str:
     return f"ws://127.0.0.1:{server.port}{path}"
+
+
+def free_port(kind: int = socket.SOCK_STREAM) -> int:
+    """A port nothing listens on now (TCP by default, UDP with SOCK_DGRAM)."""
+    with socket.socket(socket.AF_INET, kind) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]

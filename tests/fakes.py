@@ -146,6 +146,7 @@ class FakeLink:
     def __init__(self) -> None:
         self.messages: list[ServerMessage] = []
         self.audio = bytearray()
+        self.segments: list[str] = []
         self._changed = asyncio.Condition()
 
     async def send(self, message: ServerMessage) -> None:
@@ -155,6 +156,9 @@ class FakeLink:
 
     async def send_audio(self, pcm: bytes) -> None:
         self.audio += pcm
+
+    async def segment_sent(self, name: str) -> None:
+        self.segments.append(name)
 
     def of(self, kind: type) -> list[Any]:
         return [m for m in self.messages if type(m) is kind]

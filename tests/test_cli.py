@@ -178,3 +178,13 @@ def test_bad_config_file_is_a_clear_error(tmp_path):
     result = hotline("serve", "--config", str(config))
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert "not_a_key" in result.stderr or "max_queue" in result.stderr
+
+
+def test_twiml_points_a_twilio_number_at_the_stream():
+    done = hotline("twiml", "--url", "https://hotline.example.org", "--language", "ko")
+    assert done.returncode == 0, done.stderr
+    assert '<Stream url="wss://hotline.example.org/twilio">' in done.stdout
+    assert '<Parameter name="caller" value="{{From}}"/>' in done.stdout
+    assert '<Parameter name="language" value="ko"/>' in done.stdout
+    missing = hotline("twiml")
+    assert missing.returncode == 2 and "give --url" in missing.stderr

@@ -19,3 +19,9 @@ class Link(Protocol):
     async def send_audio(self, pcm: bytes) -> None:
         """PCM16 little-endian mono at the party's sample rate."""
         ...
+
+    async def segment_sent(self, name: str) -> None:
+        """The last audio of one spoken segment (a prompt, a translation) has been sent. A
+        transport that learns when the party has actually heard it (Twilio's marks) uses
+        this; others do nothing."""
+        ...

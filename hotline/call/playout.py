@@ -37,8 +37,10 @@ class Playout:
         self._link = link
         self._recorder = recorder
         self.under_gain_db = under_gain_db
-        self._segments: collections.deque[tuple[np.ndarray, Say | None]] = collections.deque()
+        self._segments: collections.deque[tuple[np.ndarray, Say | None, str]] = collections.deque()
         self._current: np.ndarray | None = None
+        self._current_name = ""
+        self._played = 0
         self._offset = 0
         self._queued_samples = 0
         self._under: collections.deque[np.ndarray] = collections.deque()
@@ -64,14 +66,23 @@ class Playout:
     def playing(self) -> bool:
         return self._current is not None or bool(self._segments)
 
-    def play(self, pcm: np.ndarray, announce: Say | None = None) -> None:
-        """Queue speech; ``announce`` is sent when it starts playing."""
+    def play(self, pcm: np.ndarray, announce: Say | None = None) -> str:
+        """Queue speech; ``announce`` is sent when it starts playing, and the link is told the
+        segment's name once its last sample has been sent. Returns that name."""
         if self._queued_samples + len(pcm) > MAX_QUEUED_S * self.sample_rate:
             log.warning(
                 "playout queue full; dropping %.1f s of speech", len(pcm) / self.sample_rate
             )
-            return
-        self._segments.append((pcm, announce))
+            return ""
+        self._played += 1
+        if announce is None:
+            label = "speech"
+        elif announce.prompt is not None:
+            label = announce.prompt
+        else:
+            label = f"utterance-{announce.utterance_id}"
+        name = f"{self._played}-{label}"
+        self._segments.append((pcm, announce, name))
         self._queued_samples += len(pcm)
         self._idle.clear()
         self._wake.set()
@@ -99,15 +110,18 @@ class Playout:
     async def drained(self) -> None:
         await self._idle.wait()
 
-    def _take_speech(self, n: int) -> tuple[np.ndarray | None, list[Say]]:
+    def _take_speech(self, n: int) -> tuple[np.ndarray | None, list[Say], list[tuple[int, str]]]:
+        """Up to ``n`` samples of queued speech, the announcements of segments that start in
+        them, and where in them each segment that ends there ends (offset, name)."""
         parts: list[np.ndarray] = []
         announces: list[Say] = []
+        ended: list[tuple[int, str]] = []
         need = n
         while need > 0:
             if self._current is None:
                 if not self._segments:
                     break
-                self._current, announce = self._segments.popleft()
+                self._current, announce, self._current_name = self._segments.popleft()
                 self._offset = 0
                 if announce is not None:
                     announces.append(announce)
@@ -118,9 +132,10 @@ class Playout:
             need -= len(chunk)
             if self._offset >= len(self._current):
                 self._current = None
+                ended.append((n - need, self._current_name))
         if not self.playing:
             self._idle.set()
-        return (np.concatenate(parts) if parts else None), announces
+        return (np.concatenate(parts) if parts else None), announces, ended
 
     def _take_under(self, n: int) -> np.ndarray | None:
         if not self._under:
@@ -154,14 +169,21 @@ class Playout:
                 self._wake.clear()
                 await self._wake.wait()
                 next_tick = max(next_tick, loop.time())
-            speech, announces = self._take_speech(batch)
+            speech, announces, ended = self._take_speech(batch)
             for announce in announces:
                 await self._link.send(announce)
             under = self._take_under(batch)
             if speech is None and under is None:
                 continue
             out = self._mix(speech, under)
-            await self._link.send_audio(out.tobytes())
+            sent = 0
+            for end, name in ended:
+                if end > sent:
+                    await self._link.send_audio(out[sent:end].tobytes())
+                    sent = end
+                await self._link.segment_sent(name)
+            if sent < len(out):
+                await self._link.send_audio(out[sent:].tobytes())
             self.audio_bytes_sent += out.nbytes
             now = loop.time()
             self._record(out, now)

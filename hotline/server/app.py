@@ -22,14 +22,16 @@ from hotline.engines import Engines
 from hotline.records import DEFAULT_FILENAME, AsyncRecordStore
 from hotline.server import web
 from hotline.server.asr_endpoint import serve_vosk_protocol
+from hotline.server.audiosocket import AudioSocketServer
 from hotline.server.caller import CallerSession
 from hotline.server.operator import OperatorSession
+from hotline.server.twilio import TwilioSession, check_signature, voice_webhook
 
 __all__ = ["HotlineServer", "WEBSOCKET_PATHS"]
 
 log = logging.getLogger(__name__)
 
-WEBSOCKET_PATHS = ("/call", "/operator", "/asr")
+WEBSOCKET_PATHS = ("/call", "/operator", "/asr", "/twilio")
 INTERNAL_ERROR = 1011
 
 
@@ -47,6 +49,7 @@ class HotlineServer:
         self.switchboard: Switchboard | None = None
         self.services: CallServices | None = None
         self._server: Server | None = None
+        self.audiosocket: AudioSocketServer | None = None
         self._owns_engines = engines is None
         self._owns_store = store is None
 
@@ -76,8 +79,15 @@ class HotlineServer:
             ping_interval=20,
         )
         log.info("hotline serving on ws://%s:%d", self.config.host, self.port)
+        if self.config.audiosocket.port:
+            self.audiosocket = AudioSocketServer(
+                self.services, self.config.audiosocket, self.config.host
+            )
+            await self.audiosocket.start()
 
     async def stop(self) -> None:
+        if self.audiosocket is not None:
+            await self.audiosocket.stop()
         if self._server is not None:
             self._server.close()
             await self._server.wait_closed()
@@ -94,8 +104,16 @@ class HotlineServer:
         await self.stop()
 
     def _http(self, connection: ServerConnection, request: Any) -> Any:
-        """Websocket paths go on to the handshake; everything else is a page (``web``)."""
-        if request.path.split("?", 1)[0] in WEBSOCKET_PATHS:
+        """Websocket paths go on to the handshake; everything else is a page (``web``).
+        Twilio's requests are refused here when they are not signed."""
+        path = request.path.split("?", 1)[0]
+        if path in ("/twilio", "/twilio/voice"):
+            refused = check_signature(self.config.twilio, request)
+            if refused is not None:
+                return refused
+            if path == "/twilio/voice":
+                return voice_webhook(self.config.twilio, request)
+        if path in WEBSOCKET_PATHS:
             return None
         return web.respond(request, self.switchboard, self.config.call.menu_languages)
 
@@ -115,6 +133,8 @@ class HotlineServer:
                 ).run()
             elif path == "/asr":
                 await serve_vosk_protocol(ws, self.engines, self.config)
+            elif path == "/twilio":
+                await TwilioSession(self.services, ws).run()
         except ConnectionClosed:
             pass
         except Exception:

@@ -43,6 +43,9 @@ class WebSocketLink:
         with contextlib.suppress(ConnectionClosed):
             await self.ws.send(pcm)
 
+    async def segment_sent(self, name: str) -> None:
+        """The browser and the Python client learn what plays from ``say``; nothing to do."""
+
     async def error(self, error: ProtocolError) -> None:
         """The one place a protocol error becomes a reply (and, if fatal, a close)."""
         log.info("protocol error %s: %s", error.code, error.message)

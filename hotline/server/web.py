@@ -24,7 +24,7 @@ from hotline.call.prompts import LANGUAGE_NAMES
 from hotline.call.routing import Switchboard
 from hotline.wire.vocabulary import PROTOCOL_VERSION
 
-__all__ = ["STATIC_DIR", "CONTENT_TYPES", "respond"]
+__all__ = ["STATIC_DIR", "CONTENT_TYPES", "respond", "text_response"]
 
 STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
 
@@ -93,8 +93,15 @@ def _json(body: dict) -> Response:
     )
 
 
+def text_response(
+    status: HTTPStatus, text: str, content_type: str = "text/plain; charset=utf-8"
+) -> Response:
+    """A plain answer (an error, TwiML) with the same headers every page gets."""
+    return _response(status, content_type, text.encode())
+
+
 def _text(status: HTTPStatus, text: str) -> Response:
-    return _response(status, "text/plain; charset=utf-8", text.encode())
+    return text_response(status, text)
 
 
 def _response(status: HTTPStatus, content_type: str, body: bytes) -> Response:

@@ -136,6 +136,9 @@ class Channel(StrEnum):
     """Which way a call came in."""
 
     WEB = "web"
+    TWILIO = "twilio"
+    AUDIOSOCKET = "audiosocket"
+    SIP = "sip"
 
 
 class RecordingLeg(StrEnum):

@@ -34,6 +34,7 @@ async def test_speech_is_sent_whole_in_order_and_announced_when_it_starts():
     sent = np.frombuffer(bytes(link.audio), dtype="<i2")
     assert np.array_equal(sent, np.concatenate([first, second]))
     assert link.messages == [Say("one", prompt="greeting"), Say("two", utterance_id=7)]
+    assert link.segments == ["1-greeting", "2-utterance-7"], "each segment's end is told"
 
 
 async def test_clear_drops_what_is_queued_and_says_whether_anything_was_playing():

@@ -1,0 +1,348 @@
+"""Stand-ins for the phone networks that call the hotline, speaking their exact wire formats:
+Twilio's Media Streams (:class:`TwilioCaller`) and Asterisk's AudioSocket
+(:class:`AudioSocketCaller`). The demo (``hotline demo --via twilio|audiosocket``), the
+benchmarks and the tests place calls through them.
+
+Each plays its network's part message for message, as the network does: numbers as strings
+and a sequence number on every Twilio message, 20 ms frames on a real-time clock. Each
+keeps what the caller heard, as a phone would have played it: Twilio's playback clock
+decides when a mark is echoed, and a ``clear`` drops what had not played yet.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import collections
+import contextlib
+import json
+import time
+import uuid as uuid_module
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import numpy as np
+import websockets
+from websockets.exceptions import ConnectionClosed
+
+from hotline.wire import audiosocket
+from hotline.wire import twilio as twilio_wire
+from telephony import ulaw_decode, ulaw_encode
+
+__all__ = ["AudioSocketCaller", "TwilioCaller", "PhoneLine"]
+
+FRAME_S = 0.02
+
+
+class PhoneLine:
+    """A phone line's clock: one 20 ms frame every 20 ms, the caller's voice when there is
+    some and silence otherwise, as a phone network streams it. ``paused`` stops the stream
+    (one-way audio)."""
+
+    def __init__(self, sample_rate: int, send: Callable[[np.ndarray], Awaitable[None]]) -> None:
+        self.step = int(sample_rate * FRAME_S)
+        self._send = send
+        self._frames: collections.deque[np.ndarray] = collections.deque()
+        self._silence = np.zeros(self.step, dtype=np.int16)
+        self._spoken = asyncio.Event()
+        self._spoken.set()
+        self.paused = False
+        self.frames_sent = 0
+
+    async def say(self, pcm: np.ndarray) -> None:
+        """Queue the caller's voice and wait until the line has sent it."""
+        pcm = np.concatenate([pcm, np.zeros((-len(pcm)) % self.step, dtype=np.int16)])
+        self._frames.extend(pcm.reshape(-1, self.step))
+        self._spoken.clear()
+        await self._spoken.wait()
+
+    async def run(self) -> None:
+        due = time.monotonic()
+        while True:
+            if self._frames:
+                frame = self._frames.popleft()
+            else:
+                frame = self._silence
+                self._spoken.set()
+            if not self.paused:
+                await self._send(frame)
+                self.frames_sent += 1
+            due += FRAME_S
+            await asyncio.sleep(max(0.0, due - time.monotonic()))
+
+
+class TwilioCaller:
+    """Twilio's side of a bidirectional ``<Connect><Stream>``, as Twilio sends it."""
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        caller: str = "+15551230000",
+        language: str | None = None,
+        auth_token: str | None = None,
+        signed_url: str | None = None,
+    ) -> None:
+        self.url = url
+        self.parameters = {"caller": caller, **({"language": language} if language else {})}
+        self.auth_token = auth_token
+        self.signed_url = signed_url or url
+        self.account_sid = "AC" + uuid_module.uuid4().hex
+        self.call_sid = "CA" + uuid_module.uuid4().hex
+        self.stream_sid = "MZ" + uuid_module.uuid4().hex
+        self.received: list[dict[str, Any]] = []
+        self.marks_echoed: list[str] = []
+        self.clears = 0
+        self.closed = asyncio.Event()
+        self._heard: list[np.ndarray] = []
+        self._playing_until = 0.0
+        self._sequence = 0
+        self._chunk = 0
+        self._started = 0.0
+        self._echoes: dict[str, asyncio.TimerHandle] = {}
+        self._ws: websockets.asyncio.client.ClientConnection | None = None
+        self._reader: asyncio.Task | None = None
+        self.line = PhoneLine(twilio_wire.SAMPLE_RATE, self._media)
+        self._line: asyncio.Task | None = None
+
+    async def connect(self) -> None:
+        """Open the stream as Twilio does (``connected``, ``start``), then keep sending."""
+        headers = {}
+        if self.auth_token:
+            headers["X-Twilio-Signature"] = twilio_wire.signature(self.auth_token, self.signed_url)
+        self._ws = await websockets.connect(self.url, additional_headers=headers)
+        self._reader = asyncio.create_task(self._read())
+        self._started = time.monotonic()
+        await self._send({"event": "connected", "protocol": "Call", "version": "1.0.0"})
+        await self._send(
+            {
+                "event": "start",
+                "sequenceNumber": self._next(),
+                "start": {
+                    "accountSid": self.account_sid,
+                    "streamSid": self.stream_sid,
+                    "callSid": self.call_sid,
+                    "tracks": ["inbound"],
+                    "mediaFormat": {"encoding": "audio/x-mulaw", "sampleRate": 8000, "channels": 1},
+                    "customParameters": self.parameters,
+                },
+                "streamSid": self.stream_sid,
+            }
+        )
+        self._line = asyncio.create_task(self.line.run())
+
+    async def say(self, pcm: np.ndarray) -> None:
+        """The caller's voice (8 kHz int16), sent on the line's clock as µ-law media."""
+        await self.line.say(pcm)
+
+    async def press(self, digit: str) -> None:
+        await self._send(
+            {
+                "event": "dtmf",
+                "streamSid": self.stream_sid,
+                "sequenceNumber": self._next(),
+                "dtmf": {"track": "inbound_track", "digit": digit},
+            }
+        )
+
+    async def hang_up(self) -> None:
+        with contextlib.suppress(ConnectionClosed):
+            await self._send(
+                {
+                    "event": "stop",
+                    "sequenceNumber": self._next(),
+                    "streamSid": self.stream_sid,
+                    "stop": {"accountSid": self.account_sid, "callSid": self.call_sid},
+                }
+            )
+        await self.close()
+
+    async def close(self) -> None:
+        if self._line is not None:
+            self._line.cancel()
+        if self._ws is not None:
+            await self._ws.close()
+        if self._reader is not None:
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._reader
+
+    async def send_raw(self, frame: str | bytes) -> None:
+        """Anything at all, for tests of what the hotline does with bad input."""
+        assert self._ws is not None
+        await self._ws.send(frame)
+
+    def heard(self) -> np.ndarray:
+        """What the caller heard, at 8 kHz: the audio sent, less what a clear cut off."""
+        return np.concatenate(self._heard) if self._heard else np.zeros(0, dtype=np.int16)
+
+    def of(self, event: str) -> list[dict[str, Any]]:
+        return [m for m in self.received if m.get("event") == event]
+
+    async def _media(self, pcm: np.ndarray) -> None:
+        ulaw = ulaw_encode(pcm)
+        self._chunk += 1
+        await self._send(
+            {
+                "event": "media",
+                "sequenceNumber": self._next(),
+                "media": {
+                    "track": "inbound",
+                    "chunk": str(self._chunk),
+                    "timestamp": str(int((time.monotonic() - self._started) * 1000)),
+                    "payload": base64.b64encode(ulaw).decode("ascii"),
+                },
+                "streamSid": self.stream_sid,
+            }
+        )
+
+    def _next(self) -> str:
+        self._sequence += 1
+        return str(self._sequence)
+
+    async def _send(self, message: dict[str, Any]) -> None:
+        assert self._ws is not None
+        with contextlib.suppress(ConnectionClosed):
+            await self._ws.send(json.dumps(message))
+
+    async def _read(self) -> None:
+        assert self._ws is not None
+        loop = asyncio.get_running_loop()
+        try:
+            async for frame in self._ws:
+                message = json.loads(frame)
+                self.received.append(message)
+                now = loop.time()
+                match message.get("event"):
+                    case "media":
+                        pcm = ulaw_decode(base64.b64decode(message["media"]["payload"]))
+                        self._heard.append(pcm)
+                        self._playing_until = max(now, self._playing_until) + len(pcm) / 8000
+                    case "mark":
+                        name = message["mark"]["name"]
+                        self._echoes[name] = loop.call_at(
+                            max(now, self._playing_until), self._echo, name
+                        )
+                    case "clear":
+                        self.clears += 1
+                        self._cut(now)
+                        for name, handle in list(self._echoes.items()):
+                            handle.cancel()
+                            self._echo(name)
+        except ConnectionClosed:
+            pass
+        finally:
+            for handle in self._echoes.values():
+                handle.cancel()
+            self.line.paused = True
+            self.closed.set()
+
+    def _cut(self, now: float) -> None:
+        """A clear: audio not yet played is never heard."""
+        unplayed = int(max(0.0, self._playing_until - now) * 8000)
+        while unplayed > 0 and self._heard:
+            last = self._heard.pop()
+            if len(last) > unplayed:
+                self._heard.append(last[: len(last) - unplayed])
+            unplayed -= len(last)
+        self._playing_until = now
+
+    def _echo(self, name: str) -> None:
+        self._echoes.pop(name, None)
+        self.marks_echoed.append(name)
+        message = {
+            "event": "mark",
+            "sequenceNumber": self._next(),
+            "streamSid": self.stream_sid,
+            "mark": {"name": name},
+        }
+        if self._ws is not None:
+            asyncio.ensure_future(self._send_quietly(message))
+
+    async def _send_quietly(self, message: dict[str, Any]) -> None:
+        with contextlib.suppress(ConnectionClosed):
+            await self._send(message)
+
+
+class AudioSocketCaller:
+    """Asterisk's side of ``AudioSocket(uuid,host:port)``: the UUID first, then audio every
+    20 ms, key presses, and a hang-up."""
+
+    def __init__(self, host: str, port: int, sample_rate: int = 8000) -> None:
+        self.host = host
+        self.port = port
+        self.sample_rate = sample_rate
+        self.uuid = uuid_module.uuid4()
+        self.hung_up_by_hotline = asyncio.Event()
+        self.closed = asyncio.Event()
+        self.frames_received = 0
+        self.violations: list[str] = []
+        self._heard: list[np.ndarray] = []
+        self._reader_task: asyncio.Task | None = None
+        self._writer: asyncio.StreamWriter | None = None
+        self.line = PhoneLine(sample_rate, self._audio)
+        self._line: asyncio.Task | None = None
+
+    async def connect(self) -> None:
+        """The UUID, then audio every 20 ms from the start, as Asterisk does."""
+        reader, self._writer = await asyncio.open_connection(self.host, self.port)
+        self._writer.write(audiosocket.uuid_frame(self.uuid))
+        self._reader_task = asyncio.create_task(self._read(reader))
+        self._line = asyncio.create_task(self.line.run())
+
+    async def say(self, pcm: np.ndarray) -> None:
+        await self.line.say(pcm)
+
+    async def _audio(self, pcm: np.ndarray) -> None:
+        with contextlib.suppress(ConnectionError):
+            await self.send_raw(
+                audiosocket.audio_frame(pcm.astype("<i2").tobytes(), self.sample_rate)
+            )
+
+    async def press(self, digit: str) -> None:
+        await self.send_raw(audiosocket.dtmf_frame(digit))
+
+    async def send_raw(self, data: bytes) -> None:
+        assert self._writer is not None
+        self._writer.write(data)
+        await self._writer.drain()
+
+    async def hang_up(self) -> None:
+        with contextlib.suppress(ConnectionError):
+            await self.send_raw(audiosocket.hangup_frame())
+        await self.close()
+
+    async def close(self) -> None:
+        if self._line is not None:
+            self._line.cancel()
+        if self._writer is not None:
+            self._writer.close()
+            with contextlib.suppress(ConnectionError):
+                await self._writer.wait_closed()
+        if self._reader_task is not None:
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._reader_task
+
+    def heard(self) -> np.ndarray:
+        return np.concatenate(self._heard) if self._heard else np.zeros(0, dtype=np.int16)
+
+    async def _read(self, reader: asyncio.StreamReader) -> None:
+        """What the hotline sends, checked as Asterisk would: only audio and hang-up."""
+        try:
+            while True:
+                header = await reader.readexactly(3)
+                kind, length = header[0], int.from_bytes(header[1:], "big")
+                payload = await reader.readexactly(length)
+                if kind == audiosocket.Kind.HANGUP:
+                    self.hung_up_by_hotline.set()
+                    self.line.paused = True
+                    return
+                if kind not in audiosocket.AUDIO_KINDS or not payload or len(payload) % 2:
+                    self.violations.append(f"Asterisk refuses kind 0x{kind:02x} ({length} B)")
+                    return
+                self.frames_received += 1
+                self._heard.append(np.frombuffer(payload, dtype="<i2").astype(np.int16))
+        except (asyncio.IncompleteReadError, ConnectionError):
+            pass
+        finally:
+            self.line.paused = True
+            self.closed.set()
