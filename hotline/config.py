@@ -28,6 +28,7 @@ class AsrConfig:
     partial_interval_s: float = 0.25
     asr_endpoint_language: str = "ko"
     sphinx_processes: int = -1
+    narrowband_fill: str = "auto"
 
 
 @dataclass(slots=True)

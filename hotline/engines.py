@@ -34,6 +34,7 @@ from asr import (
 )
 from asr.registry import AsrRegistry, build_registry
 from hotline.config import Config
+from telephony.wideband import BandFold, HighBandNoise
 from translate import Router, Translation, TranslationError, build_router
 from tts import Synthesizer, TtsError, default_synthesizer
 
@@ -68,6 +69,11 @@ ENGINE_ERRORS: tuple[type[Exception], ...] = (AsrError, TranslationError, TtsErr
 # trailing silence confirms the end), and hears only speech plus 0.5 s of pre-roll.
 EARLY_FINISH_MS = 100
 GATE_PREROLL_S = 0.5
+NARROWBAND_RATE = 8000
+"""Legs at or below this rate are phone calls: the recognizer gets a fill above 4 kHz."""
+NARROWBAND_FILLS = {"fold": lambda: BandFold(-30.0), "noise": lambda: HighBandNoise(-50.0)}
+BEST_FILL = {"vosk": "fold", "pocketsphinx": "noise"}
+"""Which fill helped which engine most on real phone-band speech (docs/quality.md)."""
 WARM_UP_PHRASES = {
     "en": "Hello, I would like to report a problem in my street.",
     "ko": "안녕하세요, 우리 동네에 문제가 있어서 전화했습니다.",
@@ -89,13 +95,23 @@ class SpeechStream(Protocol):
 
 
 class _LegStream:
-    """A pooled recognizer with our VAD endpointing, decoding in the call-leg threads."""
+    """A pooled recognizer with our VAD endpointing, decoding in the call-leg threads; for a
+    phone leg, the band it lost is filled before the recognizer hears it."""
 
-    def __init__(self, engine: AsrEngine, stream: UtteranceStream, executor: ThreadPoolExecutor):
+    def __init__(
+        self,
+        engine: AsrEngine,
+        stream: UtteranceStream,
+        executor: ThreadPoolExecutor,
+        fill: BandFold | HighBandNoise | None = None,
+    ):
         self._engine = engine
         self._stream = AsyncUtteranceStream(stream, executor=executor)
+        self._fill = fill
 
     async def feed(self, pcm: bytes) -> list[Partial | Final]:
+        if self._fill is not None:
+            pcm = self._fill.process(np.frombuffer(pcm, dtype="<i2")).astype("<i2").tobytes()
         return await self._stream.feed(pcm)
 
     async def close(self) -> list[Partial | Final]:
@@ -195,12 +211,13 @@ class Engines:
 
     # --- recognition ----------------------------------------------------------------
 
-    async def open_stream(self, language: str) -> SpeechStream:
-        """A streaming recognizer with our own VAD endpointing, for one leg of a call. Built
-        off the event loop: an empty pool means building a recognizer, which takes a while."""
-        return await asyncio.to_thread(self._open_stream, language)
+    async def open_stream(self, language: str, sample_rate: int = ASR_RATE) -> SpeechStream:
+        """A streaming recognizer with our own VAD endpointing, for one leg of a call whose
+        audio arrives at ``sample_rate`` (it is fed at :data:`ASR_RATE`). Built off the event
+        loop: an empty pool means building a recognizer, which takes a while."""
+        return await asyncio.to_thread(self._open_stream, language, sample_rate)
 
-    def _open_stream(self, language: str) -> _LegStream:
+    def _open_stream(self, language: str, sample_rate: int = ASR_RATE) -> _LegStream:
         engine = self._recognizers.engine_for(language)
         recognizer = engine.recognizer(language, ASR_RATE)
         endpointer = Endpointer(
@@ -214,7 +231,8 @@ class Engines:
             partial_interval_s=self.config.asr.partial_interval_s,
             gate_preroll_s=GATE_PREROLL_S,
         )
-        return _LegStream(engine, stream, self._leg_threads)
+        fill = narrowband_fill(engine.name, sample_rate, self.config.asr.narrowband_fill)
+        return _LegStream(engine, stream, self._leg_threads, fill)
 
     async def lend_recognizer(
         self, language: str, phrases: list[str] | None = None, words: bool = True
@@ -275,6 +293,19 @@ class Engines:
         self._recognizers.close()
         for pool in (self._asr_threads, self._leg_threads, self._translate_threads):
             pool.shutdown(wait=False, cancel_futures=True)
+
+
+def narrowband_fill(
+    engine: str, sample_rate: int, choice: str = "auto"
+) -> BandFold | HighBandNoise | None:
+    """What a leg at ``sample_rate`` adds above 4 kHz for ``engine`` (``asr.narrowband_fill``:
+    ``auto`` takes the fill measured best for the engine; ``fold``, ``noise``, ``none``)."""
+    if sample_rate > NARROWBAND_RATE:
+        return None
+    if choice == "auto":
+        choice = BEST_FILL.get(engine, "none")
+    make = NARROWBAND_FILLS.get(choice)
+    return make() if make is not None else None
 
 
 async def _settle(stream: _LegStream, speech: np.ndarray) -> None:

@@ -111,7 +111,7 @@ class FakeEngines:
     def can_translate(self, source: str, target: str) -> bool:
         return source == target or (source, target) in self.pairs
 
-    async def open_stream(self, language: str) -> FakeStream:
+    async def open_stream(self, language: str, sample_rate: int = ASR_RATE) -> FakeStream:
         if language not in self.recognizes:
             raise LookupError(f"no speech recognizer for {language!r}")
         stream = FakeStream(self.said.setdefault(language, deque()))

@@ -131,7 +131,7 @@ def ours(names: set[str]) -> set[str]:
                 "telephony",
             ),
         ),
-        ("hotline.engines", ("hotline.config", "asr", "translate", "tts")),
+        ("hotline.engines", ("hotline.config", "asr", "translate", "tts", "telephony")),
         ("telephony", ("telephony",)),
     ],
 )

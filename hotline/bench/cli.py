@@ -12,7 +12,7 @@ import asyncio
 import sys
 from pathlib import Path
 
-from hotline.bench import asr_peer, calls
+from hotline.bench import asr_peer, calls, narrowband
 from hotline.bench.common import BenchError, write_json
 from hotline.bench.engines import report_engines, run_engines_bench
 
@@ -58,6 +58,31 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     _server_env_argument(p)
     p.add_argument("--json", metavar="PATH", help="also write the results as JSON")
     asr_peer.add_arguments(sub)
+    p = sub.add_parser(
+        "narrowband", help="ASR error rates on 8 kHz G.711 (phone) audio against 16 kHz"
+    )
+    p.add_argument("--languages", default="ko,en", help="comma-separated languages (default ko,en)")
+    p.add_argument(
+        "--synthetic",
+        type=int,
+        default=20,
+        metavar="N",
+        help="espeak-ng complaint sentences per language, besides the real recordings "
+        "(default 20, at most 30; 0 for none)",
+    )
+    p.add_argument(
+        "--conditions",
+        metavar="A,B",
+        help="only these conditions (16k and ulaw-8k always run); default: all",
+    )
+    p.add_argument(
+        "--model",
+        action="append",
+        default=[],
+        metavar="LANG=PATH",
+        help="decode LANG with this Vosk model folder, e.g. a narrowband (8 kHz) one (repeatable)",
+    )
+    p.add_argument("--json", metavar="PATH", help="also write the results as JSON")
 
 
 def _server_env_argument(parser: argparse.ArgumentParser) -> None:
@@ -70,10 +95,28 @@ def _server_env_argument(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _language_path(value: str) -> tuple[str, str]:
+    language, sep, path = value.partition("=")
+    if not sep or not language.strip() or not path.strip():
+        raise BenchError(f"--model wants LANG=PATH, got {value!r}")
+    return language.strip(), path.strip()
+
+
 def main(args: argparse.Namespace) -> int:
     try:
         if args.bench == "asr-peer":
             return asr_peer.main(args)
+        if args.bench == "narrowband":
+            result = narrowband.run_narrowband_bench(
+                [x.strip() for x in args.languages.split(",") if x.strip()],
+                args.synthetic,
+                conditions=args.conditions.split(",") if args.conditions else None,
+                models=dict(_language_path(m) for m in args.model),
+            )
+            narrowband.report_narrowband(result)
+            if args.json:
+                write_json(args.json, "narrowband", result)
+            return 0
         if args.bench == "engines":
             if args.seconds <= 0:
                 raise BenchError("--seconds must be positive")

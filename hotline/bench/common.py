@@ -20,14 +20,10 @@ if TYPE_CHECKING:
 RATE = 16000
 SPEECH_THRESHOLD = 328
 
-KOREAN_CLIP = (
-    Path(__file__).resolve().parents[2]
-    / "shared"
-    / "data"
-    / "speech"
-    / "ko"
-    / "pv_leopard_test_ko.wav"
-)
+REPO = Path(__file__).resolve().parents[2]
+SPEECH_DIR = REPO.parent / "shared" / "data" / "speech"
+"""Real recordings with transcripts, beside the project (absent in a user's fresh clone)."""
+KOREAN_CLIP = SPEECH_DIR / "ko" / "pv_leopard_test_ko.wav"
 KOREAN_LINES = [
     "우리 집 앞 가로등이 고장 났어요.",
     "쓰레기가 이 주일 동안 수거되지 않았습니다.",

@@ -159,7 +159,7 @@ class Call:
 
     async def _open_recognizer(self, leg: _Leg) -> None:
         try:
-            leg.stream = await self.engines.open_stream(leg.language)
+            leg.stream = await self.engines.open_stream(leg.language, leg.party.sample_rate)
             leg.stream_offset = self.now()
             leg.to_asr = StreamResampler(leg.party.sample_rate, ASR_RATE)
         except Exception as exc:
@@ -208,8 +208,11 @@ class Call:
                 continue
             for event in events:
                 await self._recognized(leg, event)
-        if leg.stream is not None:
-            for event in await leg.stream.close():
+        if leg.stream is not None and leg.to_asr is not None:
+            # The resampler holds back a few milliseconds; the recognizer hears them too.
+            tail = leg.to_asr.flush()
+            events = await leg.stream.feed(tail.tobytes()) if tail.size else []
+            for event in [*events, *await leg.stream.close()]:
                 await self._recognized(leg, event)
 
     async def _recognized(self, leg: _Leg, event: Partial | Final) -> None:

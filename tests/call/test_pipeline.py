@@ -186,8 +186,8 @@ async def test_a_recognizer_that_fails_stops_that_leg_with_a_notice_and_the_call
     from hotline.engines import AsrError
 
     class BrokenEngines(FakeEngines):
-        async def open_stream(self, language):
-            stream = await super().open_stream(language)
+        async def open_stream(self, language, sample_rate=16000):
+            stream = await super().open_stream(language, sample_rate)
             if language == "en":
 
                 async def fail(pcm: bytes):
