@@ -115,6 +115,8 @@ def _cmd_serve(args: argparse.Namespace) -> int:
             if server.audiosocket is not None:
                 where = f"{server.audiosocket.host}:{server.audiosocket.port}"
                 print(f"  Asterisk AudioSocket on tcp://{where}", flush=True)
+            if server.sip is not None:
+                print(f"  SIP on udp://{server.sip.host}:{server.sip.port}", flush=True)
             await stop.wait()
             print("hotline: stopping", flush=True)
 

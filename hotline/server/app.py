@@ -25,6 +25,7 @@ from hotline.server.asr_endpoint import serve_vosk_protocol
 from hotline.server.audiosocket import AudioSocketServer
 from hotline.server.caller import CallerSession
 from hotline.server.operator import OperatorSession
+from hotline.server.sip import SipServer
 from hotline.server.twilio import TwilioSession, check_signature, voice_webhook
 
 __all__ = ["HotlineServer", "WEBSOCKET_PATHS"]
@@ -50,6 +51,7 @@ class HotlineServer:
         self.services: CallServices | None = None
         self._server: Server | None = None
         self.audiosocket: AudioSocketServer | None = None
+        self.sip: SipServer | None = None
         self._owns_engines = engines is None
         self._owns_store = store is None
 
@@ -84,8 +86,13 @@ class HotlineServer:
                 self.services, self.config.audiosocket, self.config.host
             )
             await self.audiosocket.start()
+        if self.config.sip.port:
+            self.sip = SipServer(self.services, self.config.sip, self.config.host)
+            await self.sip.start()
 
     async def stop(self) -> None:
+        if self.sip is not None:
+            await self.sip.stop()
         if self.audiosocket is not None:
             await self.audiosocket.stop()
         if self._server is not None:

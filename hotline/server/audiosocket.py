@@ -16,8 +16,8 @@ import numpy as np
 
 from hotline.call.journey import CallerJourney, CallServices
 from hotline.config import AudioSocketConfig
+from hotline.server.link import PacedLink
 from hotline.wire import audiosocket as wire
-from hotline.wire.messages import Clear, ServerMessage
 from hotline.wire.vocabulary import Channel
 from telephony.pacing import FramePacer
 
@@ -31,24 +31,13 @@ DEFAULT_RATE = 8000
 READ_BYTES = 65536
 
 
-class AudioSocketLink:
-    """The caller's side of one AudioSocket connection: audio out in 20 ms messages, on the
-    pacer's clock; a clear drops what is waiting."""
+class AudioSocketLink(PacedLink):
+    """The caller's side of one AudioSocket connection: audio out in 20 ms messages."""
 
     def __init__(self, writer: asyncio.StreamWriter, sample_rate: int) -> None:
+        super().__init__(FramePacer(sample_rate, self._write_frame))
         self.writer = writer
         self.sample_rate = sample_rate
-        self.pacer = FramePacer(sample_rate, self._write_frame)
-
-    async def send(self, message: ServerMessage) -> None:
-        if isinstance(message, Clear):
-            self.pacer.clear()
-
-    async def send_audio(self, pcm: bytes) -> None:
-        self.pacer.push(np.frombuffer(pcm, dtype="<i2"))
-
-    async def segment_sent(self, name: str) -> None:
-        self.pacer.flush()
 
     async def _write_frame(self, frame: np.ndarray) -> None:
         if self.writer.is_closing():

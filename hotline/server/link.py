@@ -8,10 +8,12 @@ import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 
+import numpy as np
 from websockets.asyncio.server import ServerConnection
 from websockets.exceptions import ConnectionClosed
 
 from hotline.wire.messages import (
+    Clear,
     ErrorMessage,
     Hello,
     ProtocolError,
@@ -20,8 +22,16 @@ from hotline.wire.messages import (
     parse_message,
 )
 from hotline.wire.vocabulary import ErrorCode, Role
+from telephony.pacing import FramePacer
 
-__all__ = ["HELLO_TIMEOUT_S", "WebSocketLink", "check_audio", "pump_frames", "read_hello"]
+__all__ = [
+    "HELLO_TIMEOUT_S",
+    "PacedLink",
+    "WebSocketLink",
+    "check_audio",
+    "pump_frames",
+    "read_hello",
+]
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +63,25 @@ class WebSocketLink:
             await self.ws.send(encode(ErrorMessage.of(error)))
             if error.fatal:
                 await self.ws.close(POLICY_VIOLATION, error.message[:120])
+
+
+class PacedLink:
+    """A phone line's side of a call (AudioSocket, RTP): no screen, so only audio and
+    barge-in matter; audio goes out on the pacer's 20 ms clock and a clear drops what is
+    waiting. The transport runs ``pacer.run()`` and gives the pacer a frame sender."""
+
+    def __init__(self, pacer: FramePacer) -> None:
+        self.pacer = pacer
+
+    async def send(self, message: ServerMessage) -> None:
+        if isinstance(message, Clear):
+            self.pacer.clear()
+
+    async def send_audio(self, pcm: bytes) -> None:
+        self.pacer.push(np.frombuffer(pcm, dtype="<i2"))
+
+    async def segment_sent(self, name: str) -> None:
+        self.pacer.flush()
 
 
 async def read_hello(ws: ServerConnection, link: WebSocketLink, role: Role) -> Hello | None:
