@@ -135,7 +135,9 @@ def _cmd_call(args: argparse.Namespace) -> int:
 def _cmd_demo(args: argparse.Namespace) -> int:
     from hotline.clients.demo import run_demo
 
-    return asyncio.run(run_demo(Path(args.data_dir) if args.data_dir else None, args.file))
+    return asyncio.run(
+        run_demo(Path(args.data_dir) if args.data_dir else None, args.file, args.via)
+    )
 
 
 def _cmd_records(args: argparse.Namespace) -> int:
@@ -343,6 +345,12 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("demo", help="a whole translated call, end to end, on embedded defaults")
     p.add_argument("--data-dir", help="keep the record here (default: a temporary folder)")
     p.add_argument("--file", help="caller speech (default: English speech made with espeak-ng)")
+    p.add_argument(
+        "--via",
+        choices=["web", "twilio", "audiosocket", "sip"],
+        default="web",
+        help="how the caller reaches the hotline (default: web; sip dials with baresip)",
+    )
     p.set_defaults(func=_cmd_demo)
 
     p = sub.add_parser("records", help="complaint records")
@@ -394,6 +402,7 @@ def main(argv: list[str] | None = None) -> int:
         level=logging.INFO if args.verbose else logging.WARNING,
         format="%(asctime)s %(levelname)s %(name)s %(message)s",
     )
+    from hotline.clients.phone import PhoneError
     from hotline.config import ConfigError
     from hotline.engines import ENGINE_ERRORS
     from hotline.records import RecordError
@@ -401,7 +410,7 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         return args.func(args)
-    except (*ENGINE_ERRORS, AudioFormatError, ConfigError, RecordError) as exc:
+    except (*ENGINE_ERRORS, AudioFormatError, ConfigError, RecordError, PhoneError) as exc:
         print(f"hotline: error: {exc}", file=sys.stderr)
         return 2
     except FileNotFoundError as exc:

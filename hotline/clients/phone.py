@@ -16,9 +16,15 @@ import base64
 import collections
 import contextlib
 import json
+import random
+import shutil
+import socket
+import subprocess
+import tempfile
 import time
 import uuid as uuid_module
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -27,11 +33,22 @@ from websockets.exceptions import ConnectionClosed
 
 from hotline.wire import audiosocket
 from hotline.wire import twilio as twilio_wire
-from telephony import ulaw_decode, ulaw_encode
+from telephony import read_wav, resample, ulaw_decode, ulaw_encode, write_wav
 
-__all__ = ["AudioSocketCaller", "TwilioCaller", "PhoneLine"]
+__all__ = ["AudioSocketCaller", "Baresip", "PhoneError", "PhoneLine", "TwilioCaller", "free_port"]
 
 FRAME_S = 0.02
+BARESIP_RATE = 8000
+
+
+class PhoneError(RuntimeError):
+    """A phone this module drives could not be started or used."""
+
+
+def free_port(kind: int) -> int:
+    with socket.socket(socket.AF_INET, kind) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
 
 
 class PhoneLine:
@@ -346,3 +363,142 @@ class AudioSocketCaller:
         finally:
             self.line.paused = True
             self.closed.set()
+
+
+class Baresip:
+    """baresip 1.0 (Debian's baresip-core) as a headless SIP phone on loopback: no
+    registrar, PCMU/PCMA, RFC 4733 keys, driven through its ``ctrl_tcp`` control socket.
+    The microphone is a WAV (8 kHz), played from the moment the call starts; pad it with
+    silence, because baresip 1.0 hangs up when the file ends. ``heard()`` is its decoder's
+    dump (the ``sndfile`` module): what the phone played."""
+
+    def __init__(self, microphone: np.ndarray, user: str = "+15551234567") -> None:
+        if shutil.which("baresip") is None:
+            raise PhoneError("baresip is not installed: ./run installs it (Debian baresip-core)")
+        self.dir = Path(tempfile.mkdtemp(prefix="hotline-baresip-"))
+        self.sip_port = free_port(socket.SOCK_DGRAM)
+        while self.sip_port + 1 == (ctrl := free_port(socket.SOCK_STREAM)):
+            pass
+        self.ctrl_port = ctrl
+        rtp_low = random.randrange(30000, 39000, 2)
+        mic = self.dir / "mic.wav"
+        write_wav(mic, microphone, BARESIP_RATE)
+        (self.dir / "config").write_text(
+            "\n".join(
+                [
+                    "poll_method\t\tepoll",
+                    f"sip_listen\t\t127.0.0.1:{self.sip_port}",
+                    "net_interface\t\t127.0.0.1",
+                    f"rtp_ports\t\t{rtp_low}-{rtp_low + 40}",
+                    "call_local_timeout\t30",
+                    f"audio_source\t\taufile,{mic}",
+                    "module_path\t\t/usr/lib/baresip/modules",
+                    "module\t\t\tg711.so",
+                    "module\t\t\taufile.so",
+                    "module\t\t\tsndfile.so",
+                    "module_tmp\t\taccount.so",
+                    "module_app\t\tmenu.so",
+                    "module_app\t\tctrl_tcp.so",
+                    f"ctrl_tcp_listen\t\t127.0.0.1:{self.ctrl_port}",
+                    f"snd_path\t\t{self.dir}",
+                ]
+            )
+            + "\n"
+        )
+        (self.dir / "accounts").write_text(
+            f"<sip:{user}@127.0.0.1>;regint=0;audio_codecs=pcmu,pcma;answermode=manual\n"
+        )
+        (self.dir / "contacts").write_text("")
+        self.events: list[dict] = []
+        self._process: subprocess.Popen | None = None
+        self._reader: asyncio.StreamReader | None = None
+        self._writer: asyncio.StreamWriter | None = None
+        self._buffer = b""
+
+    async def start(self) -> None:
+        self._process = subprocess.Popen(
+            ["baresip", "-f", str(self.dir)],
+            stdin=subprocess.DEVNULL,
+            stdout=open(self.dir / "baresip.log", "wb"),  # noqa: SIM115 - closed with the process
+            stderr=subprocess.STDOUT,
+        )
+        deadline = time.monotonic() + 15
+        while True:
+            try:
+                self._reader, self._writer = await asyncio.open_connection(
+                    "127.0.0.1", self.ctrl_port
+                )
+                return
+            except OSError:
+                if time.monotonic() > deadline or self._process.poll() is not None:
+                    raise PhoneError(f"baresip did not start: {self.log()}") from None
+                await asyncio.sleep(0.1)
+
+    async def command(self, name: str, params: str = "") -> dict:
+        assert self._writer is not None
+        body = json.dumps({"command": name, "params": params, "token": name}).encode()
+        self._writer.write(str(len(body)).encode() + b":" + body + b",")
+        await self._writer.drain()
+        while True:
+            message = await self._next()
+            if message.get("response"):
+                return message
+
+    async def wait_event(self, kind: str, timeout: float = 30.0) -> dict:
+        for event in self.events:
+            if event.get("type") == kind:
+                return event
+        async with asyncio.timeout(timeout):
+            while True:
+                message = await self._next()
+                if message.get("type") == kind:
+                    return message
+
+    async def _next(self) -> dict:
+        assert self._reader is not None
+        while True:
+            if b":" in self._buffer:
+                size, rest = self._buffer.split(b":", 1)
+                if len(rest) > int(size):
+                    self._buffer = rest[int(size) + 1 :]
+                    message = json.loads(rest[: int(size)])
+                    if "type" in message:
+                        self.events.append(message)
+                    return message
+            data = await self._reader.read(4096)
+            if not data:
+                raise ConnectionError("baresip's control socket closed")
+            self._buffer += data
+
+    async def dial(self, uri: str) -> None:
+        await self.command("dial", uri)
+
+    async def press(self, digit: str) -> None:
+        await self.command("sndcode", digit)
+
+    async def hang_up(self) -> None:
+        with contextlib.suppress(ConnectionError):
+            await self.command("hangup")
+
+    async def stop(self) -> None:
+        with contextlib.suppress(ConnectionError, TimeoutError):
+            await asyncio.wait_for(self.command("quit"), 5)
+        if self._process is not None:
+            try:
+                await asyncio.to_thread(self._process.wait, 10)
+            except subprocess.TimeoutExpired:
+                self._process.kill()
+                self._process.wait()
+        if self._writer is not None:
+            self._writer.close()
+
+    def heard(self) -> np.ndarray:
+        dumps = sorted(self.dir.glob("dump-*-dec.wav"))
+        if not dumps:
+            return np.zeros(0, dtype=np.int16)
+        pcm, rate = read_wav(dumps[-1])
+        return pcm if rate == BARESIP_RATE else resample(pcm, rate, BARESIP_RATE)
+
+    def log(self) -> str:
+        path = self.dir / "baresip.log"
+        return path.read_text(errors="replace")[-3000:] if path.exists() else ""

@@ -29,6 +29,7 @@ UUID_TIMEOUT_S = 10.0
 FIRST_AUDIO_TIMEOUT_S = 2.0
 DEFAULT_RATE = 8000
 READ_BYTES = 65536
+STOP_GRACE_S = 5.0
 
 
 class AudioSocketLink(PacedLink):
@@ -65,7 +66,7 @@ class AudioSocketServer:
         self.requested_port = config.port
         self.language = config.language or None
         self._server: asyncio.Server | None = None
-        self._sessions: set[asyncio.Task] = set()
+        self._sessions: dict[asyncio.Task, AudioSocketSession] = {}
 
     @property
     def port(self) -> int:
@@ -77,23 +78,33 @@ class AudioSocketServer:
         log.info("AudioSocket listening on %s:%d", self.host, self.port)
 
     async def stop(self) -> None:
-        if self._server is not None:
-            self._server.close()
-            for task in list(self._sessions):
+        """Stop listening; calls in progress end (recorded as dropped, with the reason),
+        given a few seconds to close their records before they are cancelled."""
+        if self._server is None:
+            return
+        self._server.close()
+        for session in self._sessions.values():
+            session.end("the server stopped")
+        if self._sessions:
+            _, late = await asyncio.wait(list(self._sessions), timeout=STOP_GRACE_S)
+            for task in late:
                 task.cancel()
-            await self._server.wait_closed()
+        await self._server.wait_closed()
 
     async def _connection(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         task = asyncio.current_task()
         assert task is not None
-        self._sessions.add(task)
+        session = AudioSocketSession(self.services, reader, writer, self.language)
+        self._sessions[task] = session
         peer = writer.get_extra_info("peername")
         try:
-            await AudioSocketSession(self.services, reader, writer, self.language).run()
+            await session.run()
+        except asyncio.CancelledError:
+            log.warning("AudioSocket call from %s cut off at shutdown", peer)
         except Exception:
             log.exception("AudioSocket connection from %s failed", peer)
         finally:
-            self._sessions.discard(task)
+            self._sessions.pop(task, None)
             writer.close()
             with contextlib.suppress(ConnectionError):
                 await writer.wait_closed()
@@ -115,7 +126,13 @@ class AudioSocketSession:
         self.language = language
         self.parser = wire.AudioSocketParser()
         self.peer = writer.get_extra_info("peername")
+        self.journey: CallerJourney | None = None
         self._early: list[wire.AudioSocketEvent] = []
+
+    def end(self, reason: str) -> None:
+        if self.journey is not None:
+            self.journey.end_reason = reason
+            self.journey.lost()
 
     async def run(self) -> None:
         try:
@@ -135,6 +152,7 @@ class AudioSocketSession:
             no_audio_timeout_s=self.services.settings.no_audio_timeout_s,
         )
         await journey.open()
+        self.journey = journey
         log.info("AudioSocket %s from %s is call %s", call_uuid, self.peer, journey.log.call_id)
         async with asyncio.TaskGroup() as tg:
             pacing = tg.create_task(link.pacer.run())

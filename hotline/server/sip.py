@@ -42,6 +42,7 @@ RATE = 8000
 FRAME_SAMPLES = 160
 FRAME_S = 0.02
 USER_AGENT = "hotline"
+STOP_GRACE_S = 5.0
 _LANGUAGE = re.compile(r"[a-z]{2,3}")
 
 
@@ -86,12 +87,15 @@ class SipServer(asyncio.DatagramProtocol):
         log.info("SIP listening on udp://%s:%d", self.host, self.port)
 
     async def stop(self) -> None:
+        """Calls in progress end (recorded as dropped, with the reason, and the phones sent
+        a BYE), given a few seconds before they are cancelled."""
         for call in list(self.calls.values()):
             call.end_from_server_stop()
-        for task in list(self._tasks):
-            task.cancel()
         if self._tasks:
-            await asyncio.gather(*self._tasks, return_exceptions=True)
+            _, late = await asyncio.wait(list(self._tasks), timeout=STOP_GRACE_S)
+            for task in late:
+                task.cancel()
+            await asyncio.gather(*late, return_exceptions=True)
         if self.transport is not None:
             self.transport.close()
 

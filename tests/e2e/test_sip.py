@@ -8,13 +8,14 @@ import asyncio
 
 import numpy as np
 
+from hotline.clients.phone import Baresip
 from hotline.records import RecordStore
 from hotline.wire import sip
 from hotline.wire.messages import Hangup
 from telephony import resample
 from tests.conftest import SHARED_SPEECH, read_wav_int16
 from tests.e2e.test_bridges import REPLY_EN, REPLY_ES, assert_heard, operator_signed_in
-from tests.sip_phones import RATE, Baresip, Linphone, PythonPhone, free_udp_port, with_silence
+from tests.sip_phones import RATE, Linphone, PythonPhone, free_udp_port, with_silence
 
 
 def with_sip(config) -> None:
