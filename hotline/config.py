@@ -76,6 +76,7 @@ class SipConfig:
     public_address: str = ""
     rtp_ports: str = ""
     default_language: str = ""
+    jitter_ms: int = 60
 
 
 @dataclass(slots=True)

@@ -4,11 +4,12 @@ it says, once per episode and with a measure, what it found. The caller decides 
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
 
-from telephony.frames import SILENCE_DBFS, as_pcm, rms_dbfs
+from telephony.frames import SILENCE_DBFS, as_pcm
 
 __all__ = ["LineMonitor", "LineReport"]
 
@@ -73,7 +74,8 @@ class LineMonitor:
         seconds = pcm.size / self.sample_rate
         self.report.audio_s += seconds
         self._window_samples += pcm.size
-        self._window_clipped += int(np.count_nonzero(np.abs(pcm.astype(np.int32)) >= CLIP_LEVEL))
+        wide = pcm.astype(np.int64)
+        self._window_clipped += int(np.count_nonzero(np.abs(wide) >= CLIP_LEVEL))
         if self._window_samples >= self._window:
             ratio = self._window_clipped / self._window_samples
             self._window_samples = self._window_clipped = 0
@@ -88,7 +90,8 @@ class LineMonitor:
                     )
             else:
                 self._clipping = False
-        level = rms_dbfs(pcm) if pcm.size else SILENCE_DBFS
+        energy = float(np.dot(wide, wide)) if pcm.size else 0.0
+        level = 10 * math.log10(energy / pcm.size / 32768.0**2) if energy > 0 else SILENCE_DBFS
         if level < self.silence_dbfs:
             self._silent_s += seconds
             self.report.longest_silence_s = max(self.report.longest_silence_s, self._silent_s)

@@ -80,6 +80,13 @@ class FramePacer:
     def queued_s(self) -> float:
         return len(self._frames) * self.frame_s
 
+    def next_frame(self) -> np.ndarray | None:
+        """The frame due now, for a caller that keeps its own 20 ms clock: the next queued
+        one, else silence with ``fill_silence`` (else None)."""
+        if self._frames:
+            return self._frames.popleft()
+        return self._silence if self.fill_silence else None
+
     async def run(self) -> None:
         loop = asyncio.get_running_loop()
         due = loop.time()

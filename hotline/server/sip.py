@@ -235,13 +235,16 @@ class SipCall:
         self.media_address = (negotiated.remote_ip, negotiated.remote_port)
         self._latched = False
         self._ok: sip.SipResponse | None = None
-        self._jitter = JitterBuffer(FRAME_SAMPLES)
+        self._jitter = JitterBuffer(
+            FRAME_SAMPLES, delay_frames=max(0, round(server.config.jitter_ms / 20))
+        )
         self._frames = TimestampFrames(FRAME_SAMPLES)
         self._audio_ssrc: int | None = None
         self._dtmf = rtp.DtmfReceiver(negotiated.dtmf_payload_type)
         self._sending = rtp.RtpStreamState(negotiated.payload_type, RATE)
         self._decode = ulaw_decode if negotiated.codec == "PCMU" else alaw_decode
         self._encode = ulaw_encode if negotiated.codec == "PCMU" else alaw_encode
+        self._silence = self._encode(np.zeros(FRAME_SAMPLES, dtype=np.int16))
         self.link = PacedLink(FramePacer(RATE, self._send_frame, fill_silence=True))
 
     # --- the dialog -------------------------------------------------------------------
@@ -281,8 +284,7 @@ class SipCall:
             async with asyncio.TaskGroup() as tg:
                 helpers = [
                     tg.create_task(self._retransmit_ok()),
-                    tg.create_task(self.link.pacer.run()),
-                    tg.create_task(self._play_in(journey)),
+                    tg.create_task(self._media_clock(journey)),
                 ]
                 try:
                     await journey.run()
@@ -472,11 +474,17 @@ class SipCall:
         else:
             self.stats.other_payload += 1
 
-    async def _play_in(self, journey: CallerJourney) -> None:
-        """The caller's audio, one frame per 20 ms out of the jitter buffer."""
+    async def _media_clock(self, journey: CallerJourney) -> None:
+        """One 20 ms clock for both directions: each tick sends the next frame of what the
+        journey says (silence when it says nothing) and hands the caller's next frame, out
+        of the jitter buffer, to the journey. One wake-up per frame, not two."""
         loop = asyncio.get_running_loop()
+        pacer = self.link.pacer
         due = loop.time()
         while True:
+            outgoing = pacer.next_frame()
+            if outgoing is not None:
+                await self._send_frame(outgoing)
             frame = self._jitter.pop()
             if frame is not None:
                 await journey.audio(frame)
@@ -489,7 +497,11 @@ class SipCall:
     async def _send_frame(self, frame: np.ndarray) -> None:
         if self.rtp is None or self.rtp.is_closing():
             return
-        self.rtp.sendto(self._sending.packet(self._encode(frame), len(frame)), self.media_address)
+        if not frame.any():
+            payload = self._silence  # most of a call: encode it once
+        else:
+            payload = self._encode(frame)
+        self.rtp.sendto(self._sending.packet(payload, len(frame)), self.media_address)
 
 
 class _RtpPort(asyncio.DatagramProtocol):
