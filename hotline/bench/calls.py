@@ -15,6 +15,7 @@ import contextlib
 import math
 import os
 import random
+import socket
 import subprocess
 import sys
 import tempfile
@@ -134,6 +135,8 @@ class ServerUnderTest:
     process: subprocess.Popen
     port: int
     log: Path
+    audiosocket_port: int | None = None
+    sip_port: int | None = None
 
     @property
     def base(self) -> str:
@@ -147,8 +150,9 @@ class ServerUnderTest:
 
 
 @contextlib.contextmanager
-def serving(workdir: Path, env: dict[str, str]) -> Iterator[ServerUnderTest]:
-    """``hotline serve --port P --data-dir TMP`` in a subprocess, up once /healthz answers."""
+def serving(workdir: Path, env: dict[str, str], bridges: bool = False) -> Iterator[ServerUnderTest]:
+    """``hotline serve --port P --data-dir TMP`` in a subprocess, up once /healthz answers;
+    with ``bridges``, also listening for AudioSocket and SIP."""
     port = free_port()
     log_path = workdir / f"server-{port}.log"
     command = [
@@ -161,6 +165,10 @@ def serving(workdir: Path, env: dict[str, str]) -> Iterator[ServerUnderTest]:
         "--data-dir",
         str(workdir / f"data-{port}"),
     ]
+    audiosocket_port = sip_port = None
+    if bridges:
+        audiosocket_port, sip_port = free_port(), free_port(socket.SOCK_DGRAM)
+        command += ["--audiosocket-port", str(audiosocket_port), "--sip-port", str(sip_port)]
     with log_path.open("wb") as log:
         process = subprocess.Popen(
             command,
@@ -170,7 +178,7 @@ def serving(workdir: Path, env: dict[str, str]) -> Iterator[ServerUnderTest]:
             cwd=workdir,
             start_new_session=True,
         )
-    server = ServerUnderTest(process, port, log_path)
+    server = ServerUnderTest(process, port, log_path, audiosocket_port, sip_port)
     try:
         _wait_healthy(server)
         yield server
@@ -271,14 +279,16 @@ async def make_script(synthesizer: Synthesizer, sentences: list[str]) -> CallerS
 
 
 async def send_paced(client: CallerClient, pcm: np.ndarray) -> list[float]:
-    """Send like a live microphone; returns when (monotonic) each 20 ms chunk went out."""
-    step = RATE * SEND_CHUNK_MS // 1000
+    """Send like a live microphone (at the client's rate); returns when (monotonic) each
+    20 ms chunk went out."""
+    rate = client.sample_rate
+    step = rate * SEND_CHUNK_MS // 1000
     sent_at: list[float] = []
     began = time.monotonic()
     for offset in range(0, len(pcm), step):
         await client.send_audio(pcm[offset : offset + step])
         sent_at.append(time.monotonic())
-        delay = began + (offset + step) / RATE - time.monotonic()
+        delay = began + (offset + step) / rate - time.monotonic()
         if delay > 0:
             await asyncio.sleep(delay)
     return sent_at
@@ -448,39 +458,137 @@ async def sign_in_operator(base: str, name: str) -> OperatorClient:
     return operator
 
 
-async def run_call(
-    base: str,
+CHANNELS = ("web", "web-8k", "twilio", "audiosocket", "sip")
+"""Ways in: the web caller at 16 kHz, the web caller at 8 kHz (the phone band without a
+bridge), and the three phone bridges."""
+PHONE_RATE = 8000
+
+
+async def _newly_connected(
+    operators: list[OperatorClient], seen: dict[int, int], what: str
+) -> OperatorClient:
+    """The operator who has just been given a call (one more ``connected`` than before)."""
+
+    def found() -> OperatorClient | None:
+        for operator in operators:
+            if len(operator.of_type("connected")) > seen[id(operator)]:
+                return operator
+        return None
+
+    if not await _until(lambda: found() is not None, 60.0):
+        raise BenchError(f"{what}: no operator was given the call")
+    operator = found()
+    assert operator is not None
+    return operator
+
+
+async def _quiet(last_sound_at: Callable[[], float], quiet_s: float = 0.6) -> None:
+    """Until the phone has heard nothing but silence for ``quiet_s`` (the prompts are over)."""
+    await _until(lambda: time.monotonic() - last_sound_at() >= quiet_s, 30.0)
+
+
+async def run_phone_call(
+    server: ServerUnderTest,
+    channel: str,
     index: int,
     script: CallerScript,
     operators: list[OperatorClient],
+    connecting: asyncio.Lock,
     delay_s: float = 0.0,
 ) -> CallOutcome:
-    """One caller: connect, speak the script at real-time pace, listen out, hang up."""
-    from hotline.clients.client import CallerClient
+    """One caller through a phone bridge, with the project's own peer for that network:
+    connect, speak the script on the line's clock (8 kHz), listen out, hang up."""
     from hotline.clients.demo import wait_until_quiet
+    from hotline.clients.phone import AudioSocketCaller, SipCaller, TwilioCaller
+    from telephony import resample
 
     await asyncio.sleep(delay_s)
     began = time.monotonic()
-    caller = CallerClient(f"{base}/call", RATE)
-    ready = await _guarded(f"call {index}: hello", caller.call("en", caller_id=f"bench-{index}"))
-    if ready["type"] != "ready":
-        raise BenchError(f"call {index}: the server answered {ready}")
+    what = f"{channel} call {index}"
+    pcm = resample(script.pcm, RATE, PHONE_RATE)
+    async with connecting:
+        seen = {id(op): len(op.of_type("connected")) for op in operators}
+        if channel == "twilio":
+            phone: Any = TwilioCaller(f"{server.base}/twilio", language="en")
+            await _guarded(what, phone.connect())
+        elif channel == "audiosocket":
+            assert server.audiosocket_port is not None
+            phone = AudioSocketCaller("127.0.0.1", server.audiosocket_port)
+            await _guarded(what, phone.connect())
+            await asyncio.sleep(0.5)
+            await phone.press("1")
+        else:
+            assert server.sip_port is not None
+            phone = SipCaller(("127.0.0.1", server.sip_port), "en", caller=f"+1555000{index:04d}")
+            await _guarded(what, phone.call())
+        operator = await _newly_connected(operators, seen, what)
     try:
-        await _guarded(f"call {index}: waiting for an operator", caller.connected(timeout=60))
-        operator = await _operator_for(operators, ready["call_id"])
-        await wait_until_quiet(caller)
+        await _quiet(lambda: phone.last_sound_at)
         mark = len(operator.messages)
-        sent_at = await send_paced(caller, script.pcm)
+        sent_at = await phone.say(pcm)
         expected = len(script.sentences)
         await _until(
             lambda: sum(_is_caller_caption(m, True) for m in operator.messages[mark:]) >= expected,
             15.0,
         )
         await wait_until_quiet(operator, 1.0, 20.0)
+    finally:
+        await phone.hang_up()
+        if channel == "sip":
+            await asyncio.sleep(0.2)
+            phone.close()
+    timings, lags = analyse_call(
+        index, script, sent_at, operator.messages[mark:], list(operator.audio_arrivals)
+    )
+    return CallOutcome(timings, lags, time.monotonic() - began)
+
+
+async def run_call(
+    base: str,
+    index: int,
+    script: CallerScript,
+    operators: list[OperatorClient],
+    delay_s: float = 0.0,
+    rate: int = RATE,
+    continuous: bool = False,
+) -> CallOutcome:
+    """One caller: connect, speak the script at real-time pace (at ``rate``), listen out,
+    hang up. ``continuous`` streams audio from hello to hang-up, silence included, as the
+    browser page's microphone does (and the phone networks); otherwise only the script."""
+    from hotline.clients.client import CallerClient
+    from hotline.clients.demo import wait_until_quiet
+    from hotline.clients.phone import PhoneLine
+    from telephony import resample
+
+    await asyncio.sleep(delay_s)
+    began = time.monotonic()
+    caller = CallerClient(f"{base}/call", rate)
+    ready = await _guarded(f"call {index}: hello", caller.call("en", caller_id=f"bench-{index}"))
+    if ready["type"] != "ready":
+        raise BenchError(f"call {index}: the server answered {ready}")
+    line = PhoneLine(rate, caller.send_audio) if continuous else None
+    streaming = asyncio.create_task(line.run()) if line is not None else None
+    try:
+        await _guarded(f"call {index}: waiting for an operator", caller.connected(timeout=60))
+        operator = await _operator_for(operators, ready["call_id"])
+        await wait_until_quiet(caller)
+        mark = len(operator.messages)
+        pcm = script.pcm if rate == RATE else resample(script.pcm, RATE, rate)
+        sent_at = await (line.say(pcm) if line is not None else send_paced(caller, pcm))
+        expected = len(script.sentences)
+        await _until(
+            lambda: sum(_is_caller_caption(m, True) for m in operator.messages[mark:]) >= expected,
+            15.0,
+        )
+        await wait_until_quiet(operator, 1.0, 20.0)
+        if streaming is not None:
+            streaming.cancel()
         await caller.hangup()
         with contextlib.suppress(TimeoutError, ConnectionError):
             await caller.wait_for(lambda m: m["type"] == "ended", timeout=10)
     finally:
+        if streaming is not None:
+            streaming.cancel()
         await caller.close()
     timings, lags = analyse_call(
         index, script, sent_at, operator.messages[mark:], list(operator.audio_arrivals)
@@ -535,6 +643,7 @@ class CallStep:
     peak_rss_mb: float
     processes: int
     details: list[UtteranceTiming] = field(default_factory=list)
+    channel: str = "web"
 
     @property
     def meets_targets(self) -> bool:
@@ -566,10 +675,20 @@ async def run_step(
     targets: Targets,
     repeat: int = 1,
     seed: int = 4,
+    channel: str = "web",
 ) -> CallStep:
     """`calls` simultaneous calls, started at random within STAGGER_S, each with an operator;
-    `repeat` rounds of them, each round with other sentences."""
+    `repeat` rounds of them, each round with other sentences; through ``channel``."""
     rng = random.Random(seed + calls)
+    connecting = asyncio.Lock()
+
+    def call(k: int, script: CallerScript, delay: float) -> Awaitable[CallOutcome]:
+        if channel == "web":
+            return run_call(server.base, k, script, operators, delay)
+        if channel == "web-8k":
+            return run_call(server.base, k, script, operators, delay, PHONE_RATE, True)
+        return run_phone_call(server, channel, k, script, operators, connecting, delay)
+
     operators = [await sign_in_operator(server.base, f"bench-{step}-{k}") for k in range(calls)]
     peak = [0.0]
     sampler = asyncio.create_task(_sample_peak(server, peak))
@@ -579,11 +698,9 @@ async def run_step(
         for round_ in range(repeat):
             outcomes += await asyncio.gather(
                 *(
-                    run_call(
-                        server.base,
+                    call(
                         k,
                         scripts[(k + round_ * calls) % len(scripts)],
-                        operators,
                         rng.uniform(0, STAGGER_S) if calls > 1 else 0.0,
                     )
                     for k in range(calls)
@@ -598,6 +715,7 @@ async def run_step(
     details = [t for o in outcomes for t in o.timings]
     call_seconds = sum(o.seconds for o in outcomes)
     result = CallStep(
+        channel=channel,
         calls=calls,
         utterances=len(details),
         lost=sum(t.final_s is None for t in details),

@@ -12,7 +12,7 @@ import asyncio
 import sys
 from pathlib import Path
 
-from hotline.bench import asr_peer, calls, narrowband
+from hotline.bench import asr_peer, bridges, calls, narrowband
 from hotline.bench.common import BenchError, write_json
 from hotline.bench.engines import report_engines, run_engines_bench
 
@@ -58,6 +58,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     _server_env_argument(p)
     p.add_argument("--json", metavar="PATH", help="also write the results as JSON")
     asr_peer.add_arguments(sub)
+    _bridges_arguments(sub)
     p = sub.add_parser(
         "narrowband", help="ASR error rates on 8 kHz G.711 (phone) audio against 16 kHz"
     )
@@ -85,6 +86,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     p.add_argument("--json", metavar="PATH", help="also write the results as JSON")
 
 
+def _bridges_arguments(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "bridges", help="CPU and latency each phone bridge adds, and SIP calls held at once"
+    )
+    p.add_argument("--calls", type=int, default=2, help="calls at once per way in (default 2)")
+    p.add_argument("--repeat", type=int, default=2, help="rounds per way in (default 2)")
+    p.add_argument(
+        "--max-sip-calls", type=int, default=8, help="step SIP calls up to this (default 8)"
+    )
+    _server_env_argument(p)
+    p.add_argument("--json", metavar="PATH", help="also write the results as JSON")
+
+
 def _server_env_argument(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--server-env",
@@ -106,6 +120,18 @@ def main(args: argparse.Namespace) -> int:
     try:
         if args.bench == "asr-peer":
             return asr_peer.main(args)
+        if args.bench == "bridges":
+            if min(args.calls, args.repeat, args.max_sip_calls) < 1:
+                raise BenchError("--calls, --repeat and --max-sip-calls must be at least 1")
+            result = asyncio.run(
+                bridges.run_bridges_bench(
+                    args.calls, args.repeat, args.max_sip_calls, args.server_env
+                )
+            )
+            bridges.report_bridges(result)
+            if args.json:
+                write_json(args.json, "bridges", result)
+            return 0
         if args.bench == "narrowband":
             result = narrowband.run_narrowband_bench(
                 [x.strip() for x in args.languages.split(",") if x.strip()],

@@ -206,8 +206,9 @@ def fill_to(parts: Sequence[np.ndarray], seconds: float) -> tuple[np.ndarray, in
 # --- the machine ---------------------------------------------------------------------------
 
 
-def free_port() -> int:
-    with socket.socket() as s:
+def free_port(kind: int = socket.SOCK_STREAM) -> int:
+    """A loopback port nothing listens on now (TCP, or UDP with ``socket.SOCK_DGRAM``)."""
+    with socket.socket(socket.AF_INET, kind) as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
 

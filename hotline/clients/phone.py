@@ -31,14 +31,24 @@ import numpy as np
 import websockets
 from websockets.exceptions import ConnectionClosed
 
-from hotline.wire import audiosocket
+from hotline.wire import audiosocket, rtp, sdp, sip
 from hotline.wire import twilio as twilio_wire
 from telephony import read_wav, resample, ulaw_decode, ulaw_encode, write_wav
 
-__all__ = ["AudioSocketCaller", "Baresip", "PhoneError", "PhoneLine", "TwilioCaller", "free_port"]
+__all__ = [
+    "AudioSocketCaller",
+    "Baresip",
+    "PhoneError",
+    "PhoneLine",
+    "SipCaller",
+    "TwilioCaller",
+    "free_port",
+]
 
 FRAME_S = 0.02
 BARESIP_RATE = 8000
+SOUND_LEVEL = 64
+"""A received frame louder than this (int16 peak) is sound, not line silence."""
 
 
 class PhoneError(RuntimeError):
@@ -65,18 +75,24 @@ class PhoneLine:
         self._spoken.set()
         self.paused = False
         self.frames_sent = 0
+        self._sent_at: list[float] = []
 
-    async def say(self, pcm: np.ndarray) -> None:
-        """Queue the caller's voice and wait until the line has sent it."""
+    async def say(self, pcm: np.ndarray) -> list[float]:
+        """Queue the caller's voice and wait until the line has sent it; returns when
+        (``time.monotonic``) each of its 20 ms frames went out."""
         pcm = np.concatenate([pcm, np.zeros((-len(pcm)) % self.step, dtype=np.int16)])
-        self._frames.extend(pcm.reshape(-1, self.step))
+        frames = list(pcm.reshape(-1, self.step))
+        self._sent_at = []
+        self._frames.extend(frames)
         self._spoken.clear()
         await self._spoken.wait()
+        return self._sent_at[: len(frames)]
 
     async def run(self) -> None:
         due = time.monotonic()
         while True:
-            if self._frames:
+            speech = bool(self._frames)
+            if speech:
                 frame = self._frames.popleft()
             else:
                 frame = self._silence
@@ -84,6 +100,8 @@ class PhoneLine:
             if not self.paused:
                 await self._send(frame)
                 self.frames_sent += 1
+            if speech:
+                self._sent_at.append(time.monotonic())
             due += FRAME_S
             await asyncio.sleep(max(0.0, due - time.monotonic()))
 
@@ -112,6 +130,7 @@ class TwilioCaller:
         self.clears = 0
         self.closed = asyncio.Event()
         self._heard: list[np.ndarray] = []
+        self.last_sound_at = time.monotonic()
         self._playing_until = 0.0
         self._sequence = 0
         self._chunk = 0
@@ -148,9 +167,9 @@ class TwilioCaller:
         )
         self._line = asyncio.create_task(self.line.run())
 
-    async def say(self, pcm: np.ndarray) -> None:
+    async def say(self, pcm: np.ndarray) -> list[float]:
         """The caller's voice (8 kHz int16), sent on the line's clock as µ-law media."""
-        await self.line.say(pcm)
+        return await self.line.say(pcm)
 
     async def press(self, digit: str) -> None:
         await self._send(
@@ -233,6 +252,8 @@ class TwilioCaller:
                     case "media":
                         pcm = ulaw_decode(base64.b64decode(message["media"]["payload"]))
                         self._heard.append(pcm)
+                        if pcm.size and np.abs(pcm).max() > SOUND_LEVEL:
+                            self.last_sound_at = time.monotonic()
                         self._playing_until = max(now, self._playing_until) + len(pcm) / 8000
                     case "mark":
                         name = message["mark"]["name"]
@@ -293,6 +314,7 @@ class AudioSocketCaller:
         self.closed = asyncio.Event()
         self.frames_received = 0
         self.violations: list[str] = []
+        self.last_sound_at = time.monotonic()
         self._heard: list[np.ndarray] = []
         self._reader_task: asyncio.Task | None = None
         self._writer: asyncio.StreamWriter | None = None
@@ -306,8 +328,8 @@ class AudioSocketCaller:
         self._reader_task = asyncio.create_task(self._read(reader))
         self._line = asyncio.create_task(self.line.run())
 
-    async def say(self, pcm: np.ndarray) -> None:
-        await self.line.say(pcm)
+    async def say(self, pcm: np.ndarray) -> list[float]:
+        return await self.line.say(pcm)
 
     async def _audio(self, pcm: np.ndarray) -> None:
         with contextlib.suppress(ConnectionError):
@@ -357,7 +379,10 @@ class AudioSocketCaller:
                     self.violations.append(f"Asterisk refuses kind 0x{kind:02x} ({length} B)")
                     return
                 self.frames_received += 1
-                self._heard.append(np.frombuffer(payload, dtype="<i2").astype(np.int16))
+                pcm = np.frombuffer(payload, dtype="<i2").astype(np.int16)
+                self._heard.append(pcm)
+                if np.abs(pcm).max() > SOUND_LEVEL:
+                    self.last_sound_at = time.monotonic()
         except (asyncio.IncompleteReadError, ConnectionError):
             pass
         finally:
@@ -502,3 +527,189 @@ class Baresip:
     def log(self) -> str:
         path = self.dir / "baresip.log"
         return path.read_text(errors="replace")[-3000:] if path.exists() else ""
+
+
+class SipCaller(asyncio.DatagramProtocol):
+    """A SIP phone of our own, from the wire modules: INVITE with an SDP offer, ACK, RTP
+    (PCMU) on a steady 20 ms line, keys as RFC 4733 events, BYE. Unlike a real phone it can
+    lose (``loss``) and delay (up to ``jitter_s``, so packets reorder) its RTP on purpose,
+    for the tests and the benchmark."""
+
+    def __init__(
+        self,
+        hotline: tuple[str, int],
+        user: str = "en",
+        *,
+        caller: str = "+15550001111",
+        bind_ip: str = "127.0.0.1",
+        loss: float = 0.0,
+        jitter_s: float = 0.0,
+        seed: int = 1,
+    ) -> None:
+        self.hotline = hotline
+        self.user = user
+        self.caller = caller
+        self.bind_ip = bind_ip
+        self.loss = loss
+        self.jitter_s = jitter_s
+        self.counts = {"sent": 0, "lost": 0}
+        self.responses: list[sip.SipResponse] = []
+        self.requests: list[sip.SipRequest] = []
+        self.changed = asyncio.Event()
+        self.hung_up_by_hotline = asyncio.Event()
+        self.call_id = sip.new_call_id()
+        self.tag = sip.new_tag()
+        self.cseq = 1
+        self.sip: asyncio.DatagramTransport | None = None
+        self.media: asyncio.DatagramTransport | None = None
+        self.answer: sdp.Negotiated | None = None
+        self.stream = rtp.RtpStreamState(0)
+        self.line = PhoneLine(BARESIP_RATE, self._rtp)
+        self._line: asyncio.Task | None = None
+        self._rng = random.Random(seed)
+        self._heard: list[np.ndarray] = []
+        self.last_sound_at = time.monotonic()
+
+    async def open(self) -> None:
+        """Bind the SIP and RTP sockets (``call`` does it too)."""
+        if self.sip is not None:
+            return
+        loop = asyncio.get_running_loop()
+        self.sip, _ = await loop.create_datagram_endpoint(
+            lambda: self, local_addr=(self.bind_ip, 0)
+        )
+        phone = self
+
+        class Media(asyncio.DatagramProtocol):
+            def datagram_received(self, data: bytes, address: tuple[str, int]) -> None:
+                with contextlib.suppress(rtp.RtpError):
+                    packet = rtp.parse_rtp(data)
+                    if packet.payload_type == 0:
+                        pcm = ulaw_decode(packet.payload)
+                        phone._heard.append(pcm)
+                        if pcm.size and np.abs(pcm).max() > SOUND_LEVEL:
+                            phone.last_sound_at = time.monotonic()
+
+        self.media, _ = await loop.create_datagram_endpoint(Media, local_addr=(self.bind_ip, 0))
+
+    @property
+    def local(self) -> tuple[str, int]:
+        assert self.sip is not None
+        return self.sip.get_extra_info("sockname")[:2]
+
+    def datagram_received(self, data: bytes, address: tuple[str, int]) -> None:
+        with contextlib.suppress(sip.SipError):
+            message = sip.parse_message(data)
+            if isinstance(message, sip.SipResponse):
+                self.responses.append(message)
+            else:
+                self.requests.append(message)
+                if message.method == "BYE":
+                    self.send(sip.response_to(message, 200))
+                    self.line.paused = True
+                    self.hung_up_by_hotline.set()
+            self.changed.set()
+
+    def send(self, message: sip.SipRequest | sip.SipResponse | bytes) -> None:
+        """Anything at all to the hotline's SIP port."""
+        assert self.sip is not None
+        data = message if isinstance(message, bytes) else sip.serialize(message)
+        self.sip.sendto(data, self.hotline)
+
+    async def response(self, status: int, timeout: float = 10.0) -> sip.SipResponse:
+        async with asyncio.timeout(timeout):
+            while True:
+                for response in self.responses:
+                    if response.status == status:
+                        return response
+                self.changed.clear()
+                await self.changed.wait()
+
+    def _via(self) -> str:
+        ip, port = self.local
+        return f"SIP/2.0/UDP {ip}:{port};branch={sip.new_branch()};rport"
+
+    def _from(self) -> str:
+        return f"<sip:{self.caller}@{self.local[0]}>;tag={self.tag}"
+
+    def invite(self, body: bytes | None = None) -> sip.SipRequest:
+        ip, port = self.local
+        assert self.media is not None
+        media_port = self.media.get_extra_info("sockname")[1]
+        offer = body if body is not None else sdp.offer_sdp(ip, media_port).encode()
+        return sip.build_request(
+            "INVITE",
+            f"sip:{self.user}@{self.hotline[0]}:{self.hotline[1]}",
+            via=self._via(),
+            from_=self._from(),
+            to=f"<sip:{self.user}@{self.hotline[0]}>",
+            call_id=self.call_id,
+            cseq=self.cseq,
+            contact=f"<sip:phone@{ip}:{port}>",
+            body=offer,
+            content_type="application/sdp",
+        )
+
+    async def call(self) -> sip.SipResponse:
+        """Dial, take the answer, acknowledge it, and start the line."""
+        await self.open()
+        self.send(self.invite())
+        ok = await self.response(200)
+        self.answer = sdp.negotiate(sdp.parse_sdp(ok.body))
+        self.send(self._in_dialog("ACK", ok, self.cseq))
+        self._line = asyncio.create_task(self.line.run())
+        return ok
+
+    def _in_dialog(self, method: str, ok: sip.SipResponse, cseq: int) -> sip.SipRequest:
+        return sip.build_request(
+            method,
+            f"sip:{self.user}@{self.hotline[0]}:{self.hotline[1]}",
+            via=self._via(),
+            from_=self._from(),
+            to=ok.headers.get("To") or "",
+            call_id=self.call_id,
+            cseq=cseq,
+        )
+
+    async def say(self, pcm: np.ndarray) -> list[float]:
+        """The caller's voice (8 kHz), on the line's clock; when each frame went out."""
+        return await self.line.say(pcm)
+
+    async def press(self, digit: str) -> None:
+        assert self.media is not None and self.answer is not None
+        for packet in self.stream.event_packets(digit):
+            self.media.sendto(packet, (self.answer.remote_ip, self.answer.remote_port))
+            await asyncio.sleep(FRAME_S)
+
+    async def hang_up(self) -> None:
+        if self._line is not None:
+            self._line.cancel()
+        ok = next((r for r in self.responses if r.status == 200 and r.cseq[1] == "INVITE"), None)
+        if ok is not None and not self.hung_up_by_hotline.is_set():
+            self.cseq += 1
+            self.send(self._in_dialog("BYE", ok, self.cseq))
+
+    def close(self) -> None:
+        if self._line is not None:
+            self._line.cancel()
+        for transport in (self.sip, self.media):
+            if transport is not None:
+                transport.close()
+
+    def heard(self) -> np.ndarray:
+        return np.concatenate(self._heard) if self._heard else np.zeros(0, dtype=np.int16)
+
+    async def _rtp(self, frame: np.ndarray) -> None:
+        if self.media is None or self.answer is None:
+            return
+        packet = self.stream.packet(ulaw_encode(frame), len(frame))
+        if self._rng.random() < self.loss:
+            self.counts["lost"] += 1
+            return
+        self.counts["sent"] += 1
+        target = (self.answer.remote_ip, self.answer.remote_port)
+        delay = self._rng.uniform(0, self.jitter_s) if self.jitter_s else 0.0
+        if delay:
+            asyncio.get_running_loop().call_later(delay, self.media.sendto, packet, target)
+        else:
+            self.media.sendto(packet, target)

@@ -338,15 +338,24 @@ async def test_bad_audiosocket_input_ends_only_that_call_and_says_why(start_serv
     await until(lambda: broken.frames_received > 5 and steady.frames_received > 5)
     await broken.send_raw(b"\x42\x00\x00")
     await asyncio.wait_for(broken.closed.wait(), 10)
+    truncated = AudioSocketCaller("127.0.0.1", port)
+    await truncated.connect()
+    await until(lambda: truncated.frames_received > 5)
+    truncated.line.paused = True
+    await truncated.send_raw(b"\x10\x01\x40" + b"\x00" * 10)  # 320 bytes announced, 10 sent
+    await truncated.close()
     frames = steady.frames_received
     await until(lambda: steady.frames_received > frames + 10)
     assert not steady.closed.is_set(), "the other call goes on"
     await steady.hang_up()
     await broken.close()
 
+    await asyncio.sleep(1.0)
     with records(server) as store:
-        ended = {c.end_reason for c in store.list() if c.status == "dropped"}
+        calls = store.list()
+    ended = {c.end_reason for c in calls if c.status == "dropped"}
     assert "AudioSocket protocol error: unknown message kind 0x42" in ended
+    assert sorted(c.status for c in calls) == ["completed", "dropped", "dropped"]
 
 
 async def test_an_audiosocket_line_gone_one_way_is_hung_up(start_server):

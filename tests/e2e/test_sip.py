@@ -8,14 +8,14 @@ import asyncio
 
 import numpy as np
 
-from hotline.clients.phone import Baresip
+from hotline.clients.phone import Baresip, SipCaller
 from hotline.records import RecordStore
 from hotline.wire import sip
 from hotline.wire.messages import Hangup
 from telephony import resample
 from tests.conftest import SHARED_SPEECH, read_wav_int16
 from tests.e2e.test_bridges import REPLY_EN, REPLY_ES, assert_heard, operator_signed_in
-from tests.sip_phones import RATE, Linphone, PythonPhone, free_udp_port, with_silence
+from tests.sip_phones import RATE, Linphone, free_udp_port, with_silence
 
 
 def with_sip(config) -> None:
@@ -140,14 +140,14 @@ async def test_five_percent_loss_and_40_ms_jitter_still_give_recognizable_speech
 ):
     server = await start_server(configure=with_sip)
     operator = await operator_signed_in(server, ["en"])
-    phone = PythonPhone(("127.0.0.1", server.sip.port))
-    await phone.open()
+    phone = SipCaller(("127.0.0.1", server.sip.port), loss=0.05, jitter_s=0.08)
     try:
         await phone.call()
         await operator.wait_for(lambda m: m["type"] == "connected")
-        await phone.speak(np.zeros(6 * RATE, dtype=np.int16))
+        await asyncio.sleep(6.0)
         speech, said = caller_speech(make_speech)
-        counts = await phone.speak(with_silence(speech, 0.2, 1.5), loss=0.05, jitter_s=0.08)
+        await phone.say(with_silence(speech, 0.2, 1.5))
+        counts = phone.counts
         caption = await caller_caption(operator)
         (call,) = server.sip.calls.values()
         stats = call._jitter.stats()
@@ -165,8 +165,7 @@ async def test_five_percent_loss_and_40_ms_jitter_still_give_recognizable_speech
 async def test_the_hotline_hangs_up_with_a_bye_the_phone_answers(start_server):
     server = await start_server(configure=with_sip)
     operator = await operator_signed_in(server, ["en"])
-    phone = PythonPhone(("127.0.0.1", server.sip.port))
-    await phone.open()
+    phone = SipCaller(("127.0.0.1", server.sip.port))
     try:
         ok = await phone.call()
         assert ok.headers.get("Content-Type") == "application/sdp"
@@ -195,13 +194,12 @@ async def test_bad_sip_and_rtp_get_clear_answers_and_leave_other_calls_alone(sta
     server = await start_server(configure=with_sip)
     operator = await operator_signed_in(server, ["en"])
     hotline = ("127.0.0.1", server.sip.port)
-    steady = PythonPhone(hotline)
-    await steady.open()
+    steady = SipCaller(hotline)
     try:
         await steady.call()
         await operator.wait_for(lambda m: m["type"] == "connected")
 
-        prober = PythonPhone(hotline)
+        prober = SipCaller(hotline)
         await prober.open()
         prober.send(b"\x16\x03\x01 definitely not SIP\r\n\r\n")
         broken = prober.invite(body=b"v=0\r\nm=audio x RTP/AVP 0\r\n")
@@ -229,14 +227,16 @@ async def test_bad_sip_and_rtp_get_clear_answers_and_leave_other_calls_alone(sta
         assert alive.headers.get("Allow") == sip.ALLOW
         prober.close()
 
-        stranger = PythonPhone(hotline, bind_ip="127.0.0.2")
+        stranger = SipCaller(hotline, bind_ip="127.0.0.2")
         await stranger.open()
         stranger.answer = steady.answer
-        await stranger.speak(np.full(RATE // 2, 3000, dtype=np.int16))
+        stranger_line = asyncio.create_task(stranger.line.run())
+        await stranger.say(np.full(RATE // 2, 3000, dtype=np.int16))
+        stranger_line.cancel()
         stranger.close()
         (call,) = server.sip.calls.values()
         assert call.stats.strangers >= 20, "RTP from a stranger's address is dropped"
-        await steady.speak(np.zeros(RATE, dtype=np.int16))
+        await asyncio.sleep(1.0)
         assert server.sip.calls, "the call in progress goes on"
         await steady.hang_up()
         await operator.wait_for(lambda m: m["type"] == "ended")
