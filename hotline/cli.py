@@ -107,11 +107,15 @@ def _cmd_serve(args: argparse.Namespace) -> int:
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(signum, stop.set)
         async with HotlineServer(config) as server:
+            ws = "wss" if config.security.tls_certfile else "ws"
             print(
-                f"hotline serving on ws://{config.host}:{server.port}  (data in {config.data_path})",
+                f"hotline serving on {ws}://{config.host}:{server.port}  "
+                f"(data in {config.data_path})",
                 flush=True,
             )
-            print(f"  Twilio Media Streams on ws://{config.host}:{server.port}/twilio", flush=True)
+            print(
+                f"  Twilio Media Streams on {ws}://{config.host}:{server.port}/twilio", flush=True
+            )
             if server.audiosocket is not None:
                 where = f"{server.audiosocket.host}:{server.audiosocket.port}"
                 print(f"  Asterisk AudioSocket on tcp://{where}", flush=True)
@@ -163,8 +167,10 @@ def _cmd_records(args: argparse.Namespace) -> int:
             if record is None:
                 print(f"hotline: no record {args.id}", file=sys.stderr)
                 return 2
+            store.audit(_cli_user(), "record.show", record.call.id)
             print(json.dumps(record.to_dict(), ensure_ascii=False, indent=2))
         else:
+            store.audit(_cli_user(), "records.export", detail=args.format)
             try:
                 store.export(args.format, sys.stdout)
                 sys.stdout.flush()
@@ -175,40 +181,80 @@ def _cmd_records(args: argparse.Namespace) -> int:
     return 0
 
 
-def _cmd_operators(args: argparse.Namespace) -> int:
-    from hotline.accounts import AccountError, AccountStore, accounts_path
+def _cli_user() -> str:
+    """Who reads records from the command line, for the audit log."""
+    import getpass
+
+    try:
+        return f"{getpass.getuser()}@cli"
+    except (KeyError, OSError):
+        return f"uid-{os.getuid()}@cli"
+
+
+def _cmd_audit(args: argparse.Namespace) -> int:
+    from hotline.records import DEFAULT_FILENAME, RecordStore
 
     config = _load_config(args)
-    path = accounts_path(config.data_path)
-    if args.action == "list":
-        if not path.exists():
-            print(f"hotline: no operator accounts yet (sign-in is open): {path}", file=sys.stderr)
-            return 0
-        with AccountStore(path) as store:
-            for account in store.list():
-                print(
-                    f"{account.name:20} {','.join(account.languages):12} "
-                    f"{account.created.isoformat(timespec='seconds'):25} {account.display_name}"
-                )
-        return 0
-    if args.password_stdin:
-        password = sys.stdin.readline().rstrip("\r\n")
-    else:
-        import getpass
-
-        password = getpass.getpass(f"password for {args.name}: ")
-        if getpass.getpass("again: ") != password:
-            print("hotline: the passwords differ", file=sys.stderr)
-            return 2
-    try:
-        with AccountStore(path) as store:
-            account = store.add(
-                args.name, password, args.languages.split(","), display_name=args.display_name
-            )
-    except AccountError as exc:
-        print(f"hotline: error: {exc}", file=sys.stderr)
+    db = config.data_path / DEFAULT_FILENAME
+    if not db.exists():
+        print(f"hotline: no records yet: {db} does not exist", file=sys.stderr)
         return 2
-    print(f"operator {account.name} ({','.join(account.languages)}) added to {path}")
+    with RecordStore(db) as store:
+        for entry in store.audit_log(limit=args.limit, who=args.who, target=args.call):
+            print(
+                f"{entry.at.isoformat(timespec='seconds'):25} {entry.who:20} {entry.action:18} "
+                f"{entry.target or '-':34} {entry.detail or ''} {entry.address or ''}".rstrip()
+            )
+    return 0
+
+
+def _read_password(args: argparse.Namespace) -> str | None:
+    """From the first line of stdin, or typed twice at a prompt (None if they differ)."""
+    if args.password_stdin:
+        return sys.stdin.readline().rstrip("\r\n")
+    import getpass
+
+    password = getpass.getpass(f"password for {args.name}: ")
+    if getpass.getpass("again: ") != password:
+        print("hotline: the passwords differ", file=sys.stderr)
+        return None
+    return password
+
+
+def _cmd_accounts(args: argparse.Namespace) -> int:
+    """``hotline accounts add|list|disable|enable|passwd`` (and the older ``operators``)."""
+    from hotline.accounts import AccountStore
+
+    config = _load_config(args)
+    with AccountStore.in_data_dir(config.data_path) as store:
+        if args.action == "list":
+            for account in store.list():
+                state = "disabled" if account.disabled else ""
+                print(
+                    f"{account.name:20} {account.role:10} {','.join(account.languages) or '-':12} "
+                    f"{account.created.isoformat(timespec='seconds'):25} "
+                    f"{account.display_name} {state}".rstrip()
+                )
+            return 0
+        if args.action in ("disable", "enable"):
+            store.set_disabled(args.name, args.action == "disable")
+            print(f"account {args.name} {args.action}d")
+            return 0
+        password = _read_password(args)
+        if password is None:
+            return 2
+        if args.action == "passwd":
+            store.set_password(args.name, password)
+            print(f"new password for {args.name}; its sessions have ended")
+            return 0
+        languages = [x for x in (args.languages or "").split(",") if x.strip()]
+        account = store.add(
+            args.name, password, languages, display_name=args.display_name, role=args.role
+        )
+    print(
+        f"{account.role} {account.name} ({','.join(account.languages) or 'no languages'}) "
+        f"added to {store.path}"
+    )
     return 0
 
 
@@ -268,6 +314,9 @@ def format_inventory(inventory: dict[str, Any]) -> str:
     for i in range(0, len(codes), 16):
         lines.append("  " + " ".join(codes[i : i + 16]))
     return "\n".join(lines)
+
+
+ROLES = ["operator", "supervisor", "qa", "admin"]
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -365,21 +414,50 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--format", choices=["json", "csv"], default="json")
     p.set_defaults(func=_cmd_records)
 
-    p = sub.add_parser("operators", help="operator accounts for the console sign-in")
+    for command, roles in (("accounts", ROLES), ("operators", ["operator"])):
+        p = sub.add_parser(
+            command,
+            help="accounts and their roles"
+            if command == "accounts"
+            else "operator accounts (the same as `hotline accounts` with --role operator)",
+        )
+        p.add_argument("--config")
+        p.add_argument("--data-dir")
+        osub = p.add_subparsers(dest="action", required=True)
+        o = osub.add_parser("add", help="create an account (password prompted, or from stdin)")
+        o.add_argument("name")
+        o.add_argument("--role", choices=roles, default="operator")
+        o.add_argument(
+            "--languages",
+            required=command == "operators",
+            help="comma-separated, e.g. es,en (needed to take calls)",
+        )
+        o.add_argument("--display-name")
+        o.add_argument(
+            "--password-stdin",
+            action="store_true",
+            help="read the password from the first line of stdin",
+        )
+        osub.add_parser("list", help="the accounts (never the passwords)")
+        if command == "accounts":
+            for action, text in (
+                ("disable", "stop an account signing in; its sessions end at once"),
+                ("enable", "let a disabled account sign in again"),
+                ("passwd", "set a new password (prompted, or from stdin); sessions end"),
+            ):
+                o = osub.add_parser(action, help=text)
+                o.add_argument("name")
+                if action == "passwd":
+                    o.add_argument("--password-stdin", action="store_true")
+        p.set_defaults(func=_cmd_accounts)
+
+    p = sub.add_parser("audit", help="who read which record, recording or export, and when")
     p.add_argument("--config")
     p.add_argument("--data-dir")
-    osub = p.add_subparsers(dest="action", required=True)
-    o = osub.add_parser("add", help="create an account (password prompted, or from stdin)")
-    o.add_argument("name")
-    o.add_argument("--languages", required=True, help="comma-separated, e.g. es,en")
-    o.add_argument("--display-name")
-    o.add_argument(
-        "--password-stdin",
-        action="store_true",
-        help="read the password from the first line of stdin",
-    )
-    osub.add_parser("list", help="the accounts (never the passwords)")
-    p.set_defaults(func=_cmd_operators)
+    p.add_argument("--limit", type=int, default=50)
+    p.add_argument("--who", help="only this account (or user@cli)")
+    p.add_argument("--call", help="only this call id")
+    p.set_defaults(func=_cmd_audit)
 
     p = sub.add_parser("softphone", help="a caller or operator on this machine's sound devices")
     from hotline.clients.softphone import add_arguments as add_softphone_arguments
@@ -402,6 +480,11 @@ def main(argv: list[str] | None = None) -> int:
         level=logging.INFO if args.verbose else logging.WARNING,
         format="%(asctime)s %(levelname)s %(name)s %(message)s",
     )
+    from hotline.records import PhoneNumberFilter
+
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(PhoneNumberFilter())
+    from hotline.accounts import AccountError
     from hotline.clients.phone import PhoneError
     from hotline.config import ConfigError
     from hotline.engines import ENGINE_ERRORS
@@ -410,7 +493,14 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         return args.func(args)
-    except (*ENGINE_ERRORS, AudioFormatError, ConfigError, RecordError, PhoneError) as exc:
+    except (
+        *ENGINE_ERRORS,
+        AudioFormatError,
+        ConfigError,
+        RecordError,
+        PhoneError,
+        AccountError,
+    ) as exc:
         print(f"hotline: error: {exc}", file=sys.stderr)
         return 2
     except FileNotFoundError as exc:

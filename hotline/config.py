@@ -35,6 +35,7 @@ class AsrConfig:
 class TranslateConfig:
     apertium: bool = True
     neural_models: list[dict[str, Any]] = field(default_factory=list)
+    timeout_s: float = 10.0
 
 
 @dataclass(slots=True)
@@ -54,6 +55,7 @@ class CallConfig:
     no_audio_timeout_s: float = 10.0
     long_silence_s: float = 30.0
     clipping_ratio: float = 0.01
+    stage_timeout_s: float = 10.0
 
 
 @dataclass(slots=True)
@@ -80,6 +82,22 @@ class SipConfig:
 
 
 @dataclass(slots=True)
+class SecurityConfig:
+    session_hours: float = 12.0
+    allowed_origins: list[str] = field(default_factory=list)
+    sign_in_failures_per_account: int = 5
+    sign_in_failures_per_address: int = 20
+    calls_per_minute_per_address: int = 30
+    asr_sessions_per_address: int = 4
+    asr_sessions_max: int = 16
+    asr_requires_token: bool = False
+    tls_certfile: str = ""
+    tls_keyfile: str = ""
+    metrics_token: str = ""
+    metrics_port: int = 0
+
+
+@dataclass(slots=True)
 class Config:
     host: str = "127.0.0.1"
     port: int = 8765
@@ -92,6 +110,7 @@ class Config:
     twilio: TwilioConfig = field(default_factory=TwilioConfig)
     audiosocket: AudioSocketConfig = field(default_factory=AudioSocketConfig)
     sip: SipConfig = field(default_factory=SipConfig)
+    security: SecurityConfig = field(default_factory=SecurityConfig)
 
     @property
     def data_path(self) -> Path:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+from collections import Counter
 from collections.abc import AsyncIterator, Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
@@ -184,6 +185,9 @@ class Engines:
         self._voice: Synthesizer = default_synthesizer(
             workers=config.tts.workers, cache_size=config.tts.cache_size
         )
+        self.failures: Counter[str] = Counter()
+        """Engine failures by stage (asr, translate, tts) that calls survived, for metrics."""
+        self.restarts: Counter[str] = Counter()
 
     # --- what is here ---------------------------------------------------------------
 
@@ -251,11 +255,29 @@ class Engines:
     # --- translation and speech -------------------------------------------------------
 
     async def translate(self, texts: list[str], source: str, target: str) -> Translation:
-        """Translated texts, or the originals with a note when no engine can (never raises)."""
+        """Translated texts, or the originals with a note when no engine can, one fails, or
+        one takes longer than ``translate.timeout_s`` (never raises). A translator that hangs
+        keeps its thread; the next translations get fresh threads."""
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(
-            self._translate_threads, self._router.translate_or_keep, texts, source, target
-        )
+        threads = self._translate_threads
+        work = loop.run_in_executor(threads, self._router.translate_or_keep, texts, source, target)
+        try:
+            return await asyncio.wait_for(work, self.config.translate.timeout_s)
+        except TimeoutError:
+            self._replace_translate_threads(threads)
+            note = f"translation took longer than {self.config.translate.timeout_s:g} s"
+        except Exception as exc:
+            log.exception("translation %s→%s failed", source, target)
+            note = f"translation failed: {exc}"
+        self.failures["translate"] += 1
+        log.warning("%s→%s: %s; the original text is kept", source, target, note)
+        return Translation(list(texts), False, "none", note)
+
+    def _replace_translate_threads(self, stuck: ThreadPoolExecutor) -> None:
+        if self._translate_threads is stuck:
+            self._translate_threads = ThreadPoolExecutor(max_workers=2, thread_name_prefix="mt")
+            self.restarts["translate"] += 1
+            stuck.shutdown(wait=False, cancel_futures=True)
 
     async def speak(self, text: str, language: str, sample_rate: int) -> np.ndarray:
         return await self._voice.synthesize_async(text, language, sample_rate)

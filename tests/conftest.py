@@ -121,3 +121,26 @@ def free_port(kind: int = socket.SOCK_STREAM) -> int:
     with socket.socket(socket.AF_INET, kind) as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]
+
+
+TEST_PASSWORD = "test-pass-123"
+
+
+def add_account(server, name: str, languages: list[str], role: str = "operator") -> None:
+    """An account in the server's data folder (sign-in is never open), if not there yet."""
+    from hotline.accounts import AccountStore
+
+    with AccountStore.in_data_dir(server.data_dir) as store:
+        if store.get(name) is None:
+            store.add(name, TEST_PASSWORD, languages, role=role)
+
+
+async def sign_in_operator(server, name: str, languages: list[str], rate: int = 16000, **options):
+    """An operator signed in with a fresh account of those languages."""
+    from hotline.clients.client import OperatorClient
+
+    add_account(server, name, languages)
+    operator = OperatorClient(url(server, "/operator"), rate)
+    ready = await operator.sign_in(name, languages, password=TEST_PASSWORD, **options)
+    assert ready["type"] == "ready", ready
+    return operator

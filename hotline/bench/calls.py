@@ -135,6 +135,7 @@ class ServerUnderTest:
     process: subprocess.Popen
     port: int
     log: Path
+    data_dir: Path
     audiosocket_port: int | None = None
     sip_port: int | None = None
 
@@ -178,7 +179,9 @@ def serving(workdir: Path, env: dict[str, str], bridges: bool = False) -> Iterat
             cwd=workdir,
             start_new_session=True,
         )
-    server = ServerUnderTest(process, port, log_path, audiosocket_port, sip_port)
+    server = ServerUnderTest(
+        process, port, log_path, workdir / f"data-{port}", audiosocket_port, sip_port
+    )
     try:
         _wait_healthy(server)
         yield server
@@ -445,13 +448,22 @@ async def _guarded(what: str, awaitable: Awaitable[T]) -> T:
         raise BenchError(f"{what}: {type(exc).__name__}: {exc}") from exc
 
 
-async def sign_in_operator(base: str, name: str) -> OperatorClient:
-    """A Spanish operator who hears only translations, so the first audio is the translation."""
+BENCH_PASSWORD = "bench-operator-password"
+
+
+async def sign_in_operator(server: ServerUnderTest, name: str) -> OperatorClient:
+    """A Spanish operator who hears only translations, so the first audio is the
+    translation; the account is made in the server's data folder on first use."""
+    from hotline.accounts import AccountStore
     from hotline.clients.client import OperatorClient
 
-    operator = OperatorClient(f"{base}/operator", RATE)
+    with AccountStore.in_data_dir(server.data_dir) as store:
+        if store.get(name) is None:
+            store.add(name, BENCH_PASSWORD, ["es"])
+    operator = OperatorClient(f"{server.base}/operator", RATE)
     answer = await _guarded(
-        f"operator {name}: sign-in", operator.sign_in(name, ["es"], hear_original=False)
+        f"operator {name}: sign-in",
+        operator.sign_in(name, ["es"], password=BENCH_PASSWORD, hear_original=False),
     )
     if answer["type"] != "ready":
         raise BenchError(f"operator {name}: the server answered {answer}")
@@ -611,7 +623,7 @@ async def warm_up_call(server: ServerUnderTest) -> None:
 
     with default_synthesizer(workers=1, cache_size=0) as synthesizer:
         script = await make_script(synthesizer, WARM_UP_SENTENCES)
-    operator = await sign_in_operator(server.base, "bench-warm-up")
+    operator = await sign_in_operator(server, "bench-warm-up")
     try:
         await run_call(server.base, -1, script, [operator])
     finally:
@@ -689,7 +701,7 @@ async def run_step(
             return run_call(server.base, k, script, operators, delay, PHONE_RATE, True)
         return run_phone_call(server, channel, k, script, operators, connecting, delay)
 
-    operators = [await sign_in_operator(server.base, f"bench-{step}-{k}") for k in range(calls)]
+    operators = [await sign_in_operator(server, f"bench-{step}-{k}") for k in range(calls)]
     peak = [0.0]
     sampler = asyncio.create_task(_sample_peak(server, peak))
     outcomes: list[CallOutcome] = []
@@ -958,7 +970,7 @@ async def run_soak(minutes: float, calls: int, server_env: Sequence[str] = ()) -
             await asyncio.sleep(5.0)
             idle = await _idle_rss(server, 5)
             print(f"idle RSS {idle:.1f} MB", flush=True)
-            operators = [await sign_in_operator(server.base, f"soak-{k}") for k in range(calls)]
+            operators = [await sign_in_operator(server, f"soak-{k}") for k in range(calls)]
             meter = LoadMeter(server)
             cpu0 = server.usage().cpu_s
             began = time.monotonic()

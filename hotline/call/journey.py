@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypeVar
 
@@ -19,6 +19,7 @@ import numpy as np
 
 from hotline.call.link import Link
 from hotline.call.log import CallLog
+from hotline.call.metrics import CallMetrics
 from hotline.call.party import Party
 from hotline.call.pipeline import Call
 from hotline.call.playout import Playout
@@ -62,6 +63,7 @@ class CallServices:
     switchboard: Switchboard
     settings: CallConfig
     data_dir: Path
+    metrics: CallMetrics = field(default_factory=CallMetrics)
 
 
 class CallerJourney:
@@ -147,6 +149,8 @@ class CallerJourney:
             services.store, language=self.language, caller_id=self.caller_id, channel=self.channel
         )
         self.started_at = asyncio.get_running_loop().time()
+        services.metrics.calls_started.labels(self.channel).inc()
+        services.metrics.calls_active.inc()
         self.recording = Recording(services.data_dir, self.log)
         spoken = await self.recording.open(RecordingLeg.CALLER_IN, self.sample_rate)
         heard = await self.recording.open(RecordingLeg.CALLER_HEARD, self.sample_rate)
@@ -175,6 +179,8 @@ class CallerJourney:
                         task.cancel()
         finally:
             self.ended = True
+            self.services.metrics.calls_active.dec()
+            self.services.metrics.calls_ended.labels(status).inc()
             self.recording.close()
             log.info(
                 "call=%s channel=%s ended %s; caller line: %s",
@@ -222,6 +228,7 @@ class CallerJourney:
                     return self._gone_status()
                 if result is not None:
                     seat, operator_language = result
+                    self.services.metrics.queue_wait.observe(waiting.waiting_s())
                 elif waiting.waiting_s() >= self.services.settings.queue_timeout_s:
                     switchboard.leave(waiting)
                     return await self._busy(language)
@@ -311,7 +318,15 @@ class CallerJourney:
         services = self.services
         await self.log.operator_joined(seat.name, operator_language)
         operator = await self._operator_party(seat, operator_language)
-        call = Call(services.engines, self.log, self.caller, operator, self.started_at)
+        call = Call(
+            services.engines,
+            self.log,
+            self.caller,
+            operator,
+            self.started_at,
+            metrics=services.metrics,
+            stage_timeout_s=services.settings.stage_timeout_s,
+        )
         seat.join(call, operator)
         self.call = call
         try:

@@ -15,9 +15,10 @@ import numpy as np
 
 from hotline.call.intake import RecordSuggester
 from hotline.call.log import CallLog
+from hotline.call.metrics import CallMetrics
 from hotline.call.party import Party
 from hotline.call.prompts import quick_reply
-from hotline.engines import ASR_RATE, AsrError, Engines, Final, Partial, SpeechStream
+from hotline.engines import ASR_RATE, Engines, Final, Partial, SpeechStream
 from hotline.wire.messages import (
     Caption,
     Clear,
@@ -33,6 +34,8 @@ __all__ = ["Call"]
 
 log = logging.getLogger(__name__)
 
+MAX_RECOGNIZER_RESTARTS = 3
+"""Fresh recognizers a leg gets after failures before it goes on without one."""
 AUDIO_QUEUE_FRAMES = 200
 ASR_BATCH_FRAMES = 25
 SPOKEN_QUEUE = 16
@@ -59,6 +62,7 @@ class _Leg:
         self.to_asr: StreamResampler | None = None
         self.stream: SpeechStream | None = None
         self.stream_offset = 0.0
+        self.restarts = 0
 
     @property
     def language(self) -> str:
@@ -76,7 +80,12 @@ class Call:
         caller: Party,
         operator: Party,
         started_at: float,
+        *,
+        metrics: CallMetrics | None = None,
+        stage_timeout_s: float = 10.0,
     ) -> None:
+        """``stage_timeout_s`` bounds each engine step (a chunk recognized, the next chunk
+        of speech): an engine that hangs fails that step instead of the call."""
         if caller.language is None or operator.language is None:
             raise ValueError("both parties need a language before their call connects")
         self.engines = engines
@@ -84,6 +93,9 @@ class Call:
         self.caller = caller
         self.operator = operator
         self.started_at = started_at
+        self.metrics = metrics if metrics is not None else CallMetrics()
+        self.stage_timeout_s = stage_timeout_s
+        self.speech_down: set[Speaker] = set()
         self.status: Status | None = None
         self.ended = asyncio.Event()
         self._legs = {Speaker.CALLER: _Leg(caller), Speaker.OPERATOR: _Leg(operator)}
@@ -198,13 +210,10 @@ class Call:
                 continue
             audio = frames[0] if len(frames) == 1 else np.concatenate(frames)
             try:
-                events = await leg.stream.feed(leg.to_asr.process(audio).tobytes())
-            except AsrError as exc:
-                log.error("call=%s leg=%s recognition stopped: %s", self.call_id, leg.role, exc)
-                leg.stream = None
-                await other.party.link.send(
-                    Notice(f"speech recognition stopped for the {leg.role}")
-                )
+                async with asyncio.timeout(self.stage_timeout_s):
+                    events = await leg.stream.feed(leg.to_asr.process(audio).tobytes())
+            except Exception as exc:
+                await self._recognizer_failed(leg, exc)
                 continue
             for event in events:
                 await self._recognized(leg, event)
@@ -214,6 +223,27 @@ class Call:
             events = await leg.stream.feed(tail.tobytes()) if tail.size else []
             for event in [*events, *await leg.stream.close()]:
                 await self._recognized(leg, event)
+
+    async def _recognizer_failed(self, leg: _Leg, exc: BaseException) -> None:
+        """A recognizer that raised or hung is dropped and a fresh one is opened; the audio
+        in between is lost to recognition (it is still recorded). If none opens, the leg
+        goes on without captions and the operator is told."""
+        reason = str(exc) or f"no answer within {self.stage_timeout_s:g} s"
+        log.error("call=%s leg=%s recognizer failed: %s", self.call_id, leg.role, reason)
+        self.metrics.error("asr")
+        # The failed recognizer is not given back: its pool must not lend it again, and a
+        # hung one may still be running in its thread.
+        leg.stream = None
+        if leg.restarts < MAX_RECOGNIZER_RESTARTS:
+            leg.restarts += 1
+            await self._open_recognizer(leg)
+        if leg.stream is not None:
+            self.metrics.error("asr_restarted")
+            log.info("call=%s leg=%s recognizer restarted", self.call_id, leg.role)
+            return
+        await self.operator.link.send(
+            Notice(f"speech recognition stopped for the {leg.role}: {reason}")
+        )
 
     async def _recognized(self, leg: _Leg, event: Partial | Final) -> None:
         other = self.other(leg)
@@ -226,6 +256,8 @@ class Call:
             return
         if not event.text.strip():
             return
+        spoken_end = event.end + leg.stream_offset
+        self.metrics.stage("asr_final", self.now() - spoken_end)
         self._latest_partial[leg.role] = ""
         job = self._partial_jobs.pop(leg.role, None)
         if job is not None:
@@ -296,7 +328,10 @@ class Call:
         if translation is not None:
             translated, note, engine = True, None, "operator"
         else:
+            asked = self.now()
             result = await self.engines.translate([text], leg.language, other.language)
+            if leg.language != other.language:
+                self.metrics.stage("translation", self.now() - asked)
             translation, translated, note, engine = (
                 result.texts[0],
                 result.translated,
@@ -336,16 +371,65 @@ class Call:
             if suggestion is not None:
                 await self.operator.link.send(RecordSuggestion(suggestion))
         if speak:
-            await self._speak(other.party, translation, Say(translation, utterance_id=utterance_id))
+            await self._speak(
+                other.party,
+                translation,
+                Say(translation, utterance_id=utterance_id),
+                spoken_end=None if typed else end,
+            )
         return caption
 
-    async def _speak(self, party: Party, text: str, announce: Say) -> None:
-        """Speech to a party sentence by sentence, so the first words go out early."""
-        first = True
+    async def _speak(
+        self, party: Party, text: str, announce: Say, spoken_end: float | None = None
+    ) -> None:
+        """Speech to a party sentence by sentence, so the first words go out early. When the
+        voice engine fails or hangs, the party has the caption only, and the operator is
+        told once, until speech works again."""
         assert party.language is not None
-        async for chunk in self.engines.speak_stream(text, party.language, party.sample_rate):
-            party.playout.play(chunk, announce if first else None)
-            first = False
+        asked = self.now()
+        first = True
+        chunks = aiter(self.engines.speak_stream(text, party.language, party.sample_rate))
+        try:
+            while True:
+                try:
+                    async with asyncio.timeout(self.stage_timeout_s):
+                        chunk = await anext(chunks)
+                except StopAsyncIteration:
+                    break
+                if first:
+                    now = self.now()
+                    self.metrics.stage("tts_first_byte", now - asked)
+                    if spoken_end is not None:
+                        self.metrics.stage("voice_to_voice", now - spoken_end)
+                party.playout.play(chunk, announce if first else None)
+                first = False
+        except Exception as exc:
+            await self._speech_failed(party, announce, exc, said_anything=not first)
+            return
+        finally:
+            with contextlib.suppress(Exception):
+                await chunks.aclose()  # type: ignore[attr-defined]
+        if party.role in self.speech_down:
+            self.speech_down.discard(party.role)
+            await self.operator.link.send(Notice(f"speech to the {party.role} works again"))
+
+    async def _speech_failed(
+        self, party: Party, announce: Say, exc: BaseException, said_anything: bool
+    ) -> None:
+        reason = str(exc) or f"no audio within {self.stage_timeout_s:g} s"
+        log.error("call=%s speech to %s failed: %s", self.call_id, party.role, reason)
+        self.metrics.error("tts")
+        if not said_anything:
+            # The party's screen still shows what would have been said.
+            await party.link.send(announce)
+        if party.role not in self.speech_down:
+            self.speech_down.add(party.role)
+            await self.operator.link.send(
+                Notice(
+                    f"speech to the {party.role} is not working ({reason}); "
+                    "captions only until it is back"
+                )
+            )
 
     # --- what the parties do besides speaking ------------------------------------------
 

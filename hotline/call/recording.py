@@ -24,7 +24,8 @@ class Recording:
     def __init__(self, data_dir: Path, log: CallLog) -> None:
         self.data_dir = data_dir
         self.folder = data_dir / RECORDINGS_DIR / log.call_id
-        self.folder.mkdir(parents=True, exist_ok=True)
+        (data_dir / RECORDINGS_DIR).mkdir(parents=True, exist_ok=True, mode=0o700)
+        self.folder.mkdir(exist_ok=True, mode=0o700)
         self._log = log
         self._writers: dict[RecordingLeg, WavWriter] = {}
 

@@ -10,13 +10,16 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import ssl
 import time
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import urlsplit
 
 import numpy as np
 import websockets
 from websockets.exceptions import ConnectionClosed
+from websockets.typing import Origin
 
 from hotline.wire.messages import (
     Accept,
@@ -35,7 +38,15 @@ from hotline.wire.messages import (
 )
 from hotline.wire.vocabulary import CallState, Role, ServerType
 
-__all__ = ["HotlineClient", "CallerClient", "OperatorClient", "stream_pcm"]
+__all__ = ["HotlineClient", "CallerClient", "OperatorClient", "origin_for", "stream_pcm"]
+
+
+def origin_for(url: str) -> Origin:
+    """The ``Origin`` the server's own pages send, which ``/call`` and ``/operator`` require:
+    a Python client speaks for the hotline the way its pages do."""
+    parts = urlsplit(url)
+    scheme = "https" if parts.scheme == "wss" else "http"
+    return Origin(f"{scheme}://{parts.netloc}")
 
 
 class HotlineClient:
@@ -43,9 +54,12 @@ class HotlineClient:
 
     role: Role
 
-    def __init__(self, url: str, sample_rate: int = 16000) -> None:
+    def __init__(
+        self, url: str, sample_rate: int = 16000, ssl_context: ssl.SSLContext | None = None
+    ) -> None:
         self.url = url
         self.sample_rate = sample_rate
+        self.ssl_context = ssl_context
         self.messages: list[dict[str, Any]] = []
         self.audio = bytearray()
         self.audio_arrivals: list[tuple[float, int]] = []
@@ -56,9 +70,14 @@ class HotlineClient:
         self._changed = asyncio.Condition()
 
     async def connect(self, **hello: Any) -> dict[str, Any]:
-        self._ws = await websockets.connect(self.url, max_size=1 << 22)
+        options: dict[str, Any] = {"ssl": self.ssl_context} if self.ssl_context else {}
+        self._ws = await websockets.connect(
+            self.url, max_size=1 << 22, origin=origin_for(self.url), **options
+        )
         self._reader = asyncio.create_task(self._read())
-        await self.send(Hello(self.role, self.sample_rate, **hello))
+        with contextlib.suppress(ConnectionClosed):
+            # A server that refuses the connection (a limit) says why before any hello.
+            await self.send(Hello(self.role, self.sample_rate, **hello))
         return await self.wait_for(
             lambda m: m["type"] in (ServerType.READY, ServerType.MENU, ServerType.ERROR)
         )
@@ -161,8 +180,12 @@ class CallerClient(HotlineClient):
 class OperatorClient(HotlineClient):
     role = Role.OPERATOR
 
-    async def sign_in(self, name: str, languages: list[str], **options: Any) -> dict[str, Any]:
-        return await self.connect(name=name, languages=languages, **options)
+    async def sign_in(
+        self, name: str, languages: list[str], password: str | None = None, **options: Any
+    ) -> dict[str, Any]:
+        """Sign in with an account's name and password (``languages`` may narrow the
+        account's), or with ``token=`` from an earlier ``ready``."""
+        return await self.connect(name=name, languages=languages, password=password, **options)
 
     async def reply(self, text: str, translation: str | None = None) -> None:
         await self.send(Reply(text, translation))

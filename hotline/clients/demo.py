@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import secrets
 import socket
 import tempfile
 import time
@@ -17,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
+from hotline.accounts import AccountStore
 from hotline.clients.client import CallerClient, HotlineClient, OperatorClient, stream_pcm
 from hotline.clients.phone import AudioSocketCaller, Baresip, TwilioCaller, free_port
 from hotline.config import load_config
@@ -31,6 +33,7 @@ CALLER_LINES = [
     "It is at the corner of Main Street and Park Avenue.",
 ]
 OPERATOR_REPLY = "Gracias. Enviaremos un técnico mañana."
+DEMO_OPERATOR = "ana"
 
 
 async def wait_until_quiet(
@@ -237,13 +240,21 @@ async def run_demo(data_dir: Path | None = None, file: str | None = None, via: s
             config.audiosocket.language = "en"
         elif via == "sip":
             config.sip.port = free_port(socket.SOCK_DGRAM)
+        password = secrets.token_urlsafe(12)
+        with AccountStore.in_data_dir(data_dir) as accounts:
+            if accounts.get(DEMO_OPERATOR) is None:
+                accounts.add(DEMO_OPERATOR, password, ["es"], display_name="Ana")
+            else:
+                accounts.set_password(DEMO_OPERATOR, password)
         print("Starting the hotline (loading speech, translation and voice engines)…")
         async with HotlineServer(config) as server:
             operator = OperatorClient(f"ws://127.0.0.1:{server.port}/operator", 16000)
             operator.on_message = lambda m: _print_message("operator", m)
             # A phone line streams silence all the time; the operator would hear it as the
             # caller's voice underneath and never a quiet moment.
-            await operator.sign_in("ana", ["es"], hear_original=via == "web")
+            await operator.sign_in(
+                DEMO_OPERATOR, ["es"], password=password, hear_original=via == "web"
+            )
             print("Operator 'ana' (Spanish) is signed in.")
 
             callers = {

@@ -162,10 +162,10 @@ def settings_from_args(args: argparse.Namespace) -> SoftphoneSettings:
     if args.role is None:
         raise ValueError("--role caller|operator is required")
     languages = [lang for item in args.languages for lang in item.replace(",", " ").split()]
-    if args.role == "operator" and not languages and not os.environ.get(PASSWORD_VARIABLE):
+    if args.role == "operator" and not os.environ.get(PASSWORD_VARIABLE):
         raise ValueError(
-            "an operator needs --languages (for example --languages es en), or an account"
-            f" password in ${PASSWORD_VARIABLE} (the account's languages are used)"
+            f"an operator signs in with an account: put its password in ${PASSWORD_VARIABLE}"
+            " (--languages may narrow the account's languages)"
         )
     if args.device_rate is not None and args.device_rate <= 0:
         raise ValueError(f"--device-rate must be positive, got {args.device_rate}")

@@ -11,9 +11,11 @@ from __future__ import annotations
 
 from hotline.records.export import CSV_COLUMNS
 from hotline.records.models import (
+    AuditEntry,
     CallRecord,
     ComplaintRecord,
     Kind,
+    PhoneNumberFilter,
     RecordError,
     RecordingRecord,
     Speaker,
@@ -21,6 +23,7 @@ from hotline.records.models import (
     UnknownCall,
     UtteranceRecord,
     mask_phone,
+    mask_phones_in,
 )
 from hotline.records.schema import MIGRATIONS, SCHEMA_VERSION, migrate
 from hotline.records.store import DEFAULT_FILENAME, AsyncRecordStore, RecordStore
@@ -31,6 +34,7 @@ __all__ = [
     "MIGRATIONS",
     "SCHEMA_VERSION",
     "AsyncRecordStore",
+    "AuditEntry",
     "CallRecord",
     "ComplaintRecord",
     "Kind",
@@ -41,6 +45,8 @@ __all__ = [
     "Status",
     "UnknownCall",
     "UtteranceRecord",
+    "PhoneNumberFilter",
     "mask_phone",
+    "mask_phones_in",
     "migrate",
 ]

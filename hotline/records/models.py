@@ -3,6 +3,7 @@ and where it was recorded. Timestamps are aware UTC datetimes."""
 
 from __future__ import annotations
 
+import logging
 import re
 import sqlite3
 from dataclasses import dataclass
@@ -13,6 +14,7 @@ from typing import Any
 from hotline.wire.vocabulary import RECORD_FIELDS, Kind, Speaker, Status
 
 __all__ = [
+    "AuditEntry",
     "FINAL_STATUSES",
     "OPEN_STATUSES",
     "UPDATABLE_FIELDS",
@@ -25,7 +27,9 @@ __all__ = [
     "Status",
     "UnknownCall",
     "UtteranceRecord",
+    "PhoneNumberFilter",
     "mask_phone",
+    "mask_phones_in",
 ]
 
 
@@ -60,6 +64,31 @@ def mask_phone(raw: str) -> str:
     if len(digits) <= 4:
         return plus + "*" * len(digits)
     return plus + "*" * (len(digits) - 4) + digits[-4:]
+
+
+_PHONE_IN_TEXT = re.compile(
+    r"(?:\+|%2[bB])\d[\d ()-]{5,18}\d"  # international: a plus (or %2B in a URL) and digits
+    r"|(?<![\w.:/-])\d{7,15}(?![\w.:/-])"  # or a bare run of 7-15 digits
+)
+
+
+def mask_phones_in(text: str) -> str:
+    """Every phone number in free text masked the way records mask it."""
+    return _PHONE_IN_TEXT.sub(
+        lambda m: mask_phone(m.group(0).replace("%2B", "+").replace("%2b", "+")), text
+    )
+
+
+class PhoneNumberFilter(logging.Filter):
+    """Masks phone numbers in every log line, whatever logged it: records keep only the
+    last four digits of a caller's number, and logs keep no more than records."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        masked = mask_phones_in(message)
+        if masked != message:
+            record.msg, record.args = masked, None
+        return True
 
 
 def iso_utc(moment: datetime) -> str:
@@ -209,6 +238,30 @@ class RecordingRecord:
             "leg": self.leg,
             "path": self.path,
             "sample_rate": self.sample_rate,
+        }
+
+
+@dataclass(slots=True, frozen=True)
+class AuditEntry:
+    """One access to the records: who (an account, or ``user@cli``), what, which call."""
+
+    id: int
+    at: datetime
+    who: str
+    action: str
+    target: str | None
+    detail: str | None
+    address: str | None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "at": iso_utc(self.at),
+            "who": self.who,
+            "action": self.action,
+            "target": self.target,
+            "detail": self.detail,
+            "address": self.address,
         }
 
 

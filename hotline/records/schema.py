@@ -95,7 +95,79 @@ def _end_reason_v2(conn: sqlite3.Connection) -> None:
     conn.execute("ALTER TABLE calls ADD COLUMN end_reason TEXT")
 
 
-MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (_schema_v1, _end_reason_v2)
+def _audit_v3(conn: sqlite3.Connection) -> None:
+    """Who looked at which record, recording or export, when, from where."""
+    conn.execute(
+        """
+        CREATE TABLE audit (
+            id INTEGER PRIMARY KEY,
+            at TEXT NOT NULL,
+            who TEXT NOT NULL CHECK (who <> ''),
+            action TEXT NOT NULL CHECK (action <> ''),
+            target TEXT,
+            detail TEXT,
+            address TEXT
+        )
+        """
+    )
+    conn.execute("CREATE INDEX audit_at ON audit (at)")
+
+
+V4_STATUSES = (*V1_STATUSES, "interrupted")
+
+
+def _interrupted_v4(conn: sqlite3.Connection) -> None:
+    """A status of its own for calls the server's stop cut short (they were ``dropped``
+    with an end reason): the calls table is rebuilt with the wider CHECK, the SQLite way
+    (foreign keys are off for the whole migration, see :func:`migrate`)."""
+    conn.execute(
+        f"""
+        CREATE TABLE calls_v4 (
+            id TEXT PRIMARY KEY,
+            reference TEXT NOT NULL UNIQUE,
+            ref_day TEXT NOT NULL,
+            ref_seq INTEGER NOT NULL CHECK (ref_seq > 0),
+            channel TEXT NOT NULL,
+            status TEXT NOT NULL CHECK (status IN ({_sql_in(V4_STATUSES)})),
+            started_at TEXT NOT NULL,
+            ended_at TEXT,
+            caller_id_masked TEXT,
+            caller_language TEXT,
+            operator TEXT,
+            operator_language TEXT,
+            kind TEXT CHECK (kind IS NULL OR kind IN ({_sql_in(V1_KINDS)})),
+            category TEXT,
+            place TEXT,
+            urgency TEXT,
+            notes TEXT,
+            end_reason TEXT,
+            UNIQUE (ref_day, ref_seq),
+            CHECK ((ended_at IS NULL) = (status IN ({_sql_in(V1_OPEN_STATUSES)})))
+        )
+        """
+    )
+    columns = (
+        "id, reference, ref_day, ref_seq, channel, status, started_at, ended_at, "
+        "caller_id_masked, caller_language, operator, operator_language, kind, category, "
+        "place, urgency, notes, end_reason"
+    )
+    conn.execute(f"INSERT INTO calls_v4 ({columns}) SELECT {columns} FROM calls")
+    conn.execute(
+        "UPDATE calls_v4 SET status = 'interrupted' WHERE status = 'dropped' "
+        "AND end_reason LIKE 'the server stopped during the call%'"
+    )
+    conn.execute("DROP TABLE calls")
+    conn.execute("ALTER TABLE calls_v4 RENAME TO calls")
+    conn.execute("CREATE INDEX calls_started_at ON calls (started_at)")
+    conn.execute("CREATE INDEX calls_status ON calls (status)")
+
+
+MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (
+    _schema_v1,
+    _end_reason_v2,
+    _audit_v3,
+    _interrupted_v4,
+)
 """Migration i takes the file from schema version i to i + 1 (PRAGMA user_version)."""
 
 SCHEMA_VERSION = len(MIGRATIONS)
@@ -105,8 +177,18 @@ def migrate(conn: sqlite3.Connection) -> int:
     """Bring the file up to SCHEMA_VERSION, one committed step per version; returns the version.
 
     The version is read again inside each write transaction, so two processes opening a new
-    file at once do not both create the tables.
+    file at once do not both create the tables. Foreign keys are off while a step runs (a
+    table rebuild drops the parent table) and each step is checked before it commits.
     """
+    foreign_keys = conn.execute("PRAGMA foreign_keys").fetchone()[0]
+    conn.execute("PRAGMA foreign_keys = OFF")
+    try:
+        return _migrate(conn)
+    finally:
+        conn.execute(f"PRAGMA foreign_keys = {int(foreign_keys)}")
+
+
+def _migrate(conn: sqlite3.Connection) -> int:
     while True:
         conn.execute("BEGIN IMMEDIATE")
         try:
@@ -120,6 +202,9 @@ def migrate(conn: sqlite3.Connection) -> int:
                 conn.execute("COMMIT")
                 return version
             MIGRATIONS[version](conn)
+            broken = conn.execute("PRAGMA foreign_key_check").fetchall()
+            if broken:
+                raise RecordError(f"migration {version + 1} broke foreign keys: {broken[:3]}")
             conn.execute(f"PRAGMA user_version = {version + 1}")
             conn.execute("COMMIT")
         except BaseException:

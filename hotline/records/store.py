@@ -36,6 +36,7 @@ from hotline.records.export import write_csv, write_json
 from hotline.records.models import (
     OPEN_STATUSES,
     UPDATABLE_FIELDS,
+    AuditEntry,
     CallRecord,
     ComplaintRecord,
     Kind,
@@ -83,8 +84,11 @@ class RecordStore:
         """
         self.path = Path(path)
         self.reference_tz = reference_tz
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         self._open_calls: set[str] = set()
+        # Records are personal data: only the server's user may read them. SQLite gives its
+        # -wal and -shm files the database file's mode.
+        os.close(os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600))
         self._lock_fd = os.open(f"{self.path}.lock", os.O_RDWR | os.O_CREAT, 0o600)
         self._conn = sqlite3.connect(self.path, isolation_level=None, timeout=10.0)
         try:
@@ -129,7 +133,7 @@ class RecordStore:
         self._conn.execute("COMMIT")
 
     def recover_unfinished(self) -> builtins.list[str]:
-        """Close as 'dropped' the calls a crashed process left open; returns their ids.
+        """Close as 'interrupted' the calls a stopped process left open; returns their ids.
 
         Runs only when no other store has the file open, since their open calls are live: the
         exclusive lock on ``<file>.lock`` is tried, and every store's lock changes are made
@@ -168,11 +172,11 @@ class RecordStore:
             ended = parse_time(row["started_at"]) + timedelta(seconds=row["last_s"] or 0)
             conn.execute(
                 "UPDATE calls SET status = ?, ended_at = ?, end_reason = ? WHERE id = ?",
-                (Status.DROPPED, iso_utc(ended), RECOVERED_REASON, row["id"]),
+                (Status.INTERRUPTED, iso_utc(ended), RECOVERED_REASON, row["id"]),
             )
             recovered.append(row["id"])
             log.warning(
-                "call recovered as dropped call_id=%s reference=%s", row["id"], row["reference"]
+                "call recovered as interrupted call_id=%s reference=%s", row["id"], row["reference"]
             )
         return recovered
 
@@ -414,6 +418,52 @@ class RecordStore:
         self._open_calls.discard(call_id)
         return self._call(call_id)
 
+    def audit(
+        self,
+        who: str,
+        action: str,
+        target: str | None = None,
+        detail: str | None = None,
+        address: str | None = None,
+    ) -> None:
+        """Note an access to the records (a record read, a recording played, an export),
+        committed at once like everything else here."""
+        if not who or not action:
+            raise RecordError("an audit entry needs who and what")
+        self._conn.execute(
+            "INSERT INTO audit (at, who, action, target, detail, address) VALUES (?, ?, ?, ?, ?, ?)",
+            (iso_utc(datetime.now(UTC)), who, action, target, detail, address),
+        )
+
+    def audit_log(
+        self, limit: int | None = 50, who: str | None = None, target: str | None = None
+    ) -> builtins.list[AuditEntry]:
+        """The newest entries first, optionally only one person's or one call's."""
+        clauses, params = [], []
+        if who is not None:
+            clauses.append("who = ?")
+            params.append(who)
+        if target is not None:
+            clauses.append("target = ?")
+            params.append(target)
+        where = ("WHERE " + " AND ".join(clauses)) if clauses else ""
+        rows = self._conn.execute(
+            f"SELECT * FROM audit {where} ORDER BY id DESC LIMIT ?",
+            (*params, -1 if limit is None else limit),
+        ).fetchall()
+        return [
+            AuditEntry(
+                row["id"],
+                parse_time(row["at"]),
+                row["who"],
+                row["action"],
+                row["target"],
+                row["detail"],
+                row["address"],
+            )
+            for row in rows
+        ]
+
     def get(self, call_id_or_reference: str) -> ComplaintRecord | None:
         """The whole record by call id or by reference number (e.g. "H-20261125-0007")."""
         row = self._conn.execute(
@@ -633,6 +683,12 @@ class AsyncRecordStore:
 
     async def get(self, call_id_or_reference: str) -> ComplaintRecord | None:
         return await self._run(self._store.get, call_id_or_reference)
+
+    async def audit(self, who: str, action: str, **fields: str | None) -> None:
+        await self._run(self._store.audit, who, action, **fields)
+
+    async def audit_log(self, **filters: Any) -> builtins.list[AuditEntry]:
+        return await self._run(self._store.audit_log, **filters)
 
     async def list(
         self,

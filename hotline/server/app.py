@@ -9,31 +9,42 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import ssl
+from http import HTTPStatus
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import websockets
+from prometheus_client import start_http_server
 from websockets.asyncio.server import Server, ServerConnection
 from websockets.exceptions import ConnectionClosed
 
+from hotline.accounts import FIRST_ADMIN_FILENAME, ensure_first_admin
 from hotline.call.journey import CallServices
+from hotline.call.metrics import CallMetrics
 from hotline.call.routing import Switchboard
-from hotline.config import Config
+from hotline.config import Config, ConfigError, SecurityConfig
 from hotline.engines import Engines
 from hotline.records import DEFAULT_FILENAME, AsyncRecordStore
 from hotline.server import web
 from hotline.server.asr_endpoint import serve_vosk_protocol
 from hotline.server.audiosocket import AudioSocketServer
 from hotline.server.caller import CallerSession
+from hotline.server.doors import Doors, Refused
+from hotline.server.link import WebSocketLink, peer_address
+from hotline.server.metrics import LiveState, metrics_response
 from hotline.server.operator import OperatorSession
+from hotline.server.signin import SignIn
 from hotline.server.sip import SipServer
 from hotline.server.twilio import TwilioSession, check_signature, voice_webhook
+from hotline.wire.messages import ProtocolError
+from hotline.wire.vocabulary import CloseCode, ErrorCode
 
 __all__ = ["HotlineServer", "WEBSOCKET_PATHS"]
 
 log = logging.getLogger(__name__)
 
 WEBSOCKET_PATHS = ("/call", "/operator", "/asr", "/twilio")
-INTERNAL_ERROR = 1011
 
 
 class HotlineServer:
@@ -52,6 +63,10 @@ class HotlineServer:
         self._server: Server | None = None
         self.audiosocket: AudioSocketServer | None = None
         self.sip: SipServer | None = None
+        self.sign_in: SignIn | None = None
+        self.doors = Doors(config.security)
+        self.metrics = CallMetrics()
+        self._metrics_http: Any = None
         self._owns_engines = engines is None
         self._owns_store = store is None
 
@@ -61,16 +76,33 @@ class HotlineServer:
         return self._server.sockets[0].getsockname()[1]
 
     async def start(self) -> None:
-        self.data_dir.mkdir(parents=True, exist_ok=True)
+        self.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        loop = asyncio.get_running_loop()
+        admin_password = await loop.run_in_executor(None, ensure_first_admin, self.data_dir)
+        if admin_password is not None:
+            print(
+                f"hotline: no accounts yet, so an 'admin' account was made with the password "
+                f"{admin_password} (also in {self.data_dir / FIRST_ADMIN_FILENAME}, readable "
+                "only by you); make accounts with `hotline accounts add`",
+                flush=True,
+            )
+        self.sign_in = SignIn(self.data_dir, self.config.security)
         if self.store is None:
             self.store = await AsyncRecordStore.open(self.data_dir / DEFAULT_FILENAME)
         if self.engines is None:
-            loop = asyncio.get_running_loop()
             self.engines = await loop.run_in_executor(None, Engines, self.config)
             await self.engines.warm_up()
         self.switchboard = Switchboard(self.config.call.max_queue, self.engines.can_translate)
         self.services = CallServices(
-            self.engines, self.store, self.switchboard, self.config.call, self.data_dir
+            self.engines,
+            self.store,
+            self.switchboard,
+            self.config.call,
+            self.data_dir,
+            metrics=self.metrics,
+        )
+        self.metrics.registry.register(
+            LiveState(lambda: self.switchboard, self.engines, self.doors)
         )
         self._server = await websockets.serve(
             self._connection,
@@ -79,8 +111,16 @@ class HotlineServer:
             process_request=self._http,
             max_size=max(1 << 20, 4 * self.config.call.max_frame_bytes),
             ping_interval=20,
+            ssl=tls_context(self.config.security),
         )
-        log.info("hotline serving on ws://%s:%d", self.config.host, self.port)
+        scheme = "wss" if self.config.security.tls_certfile else "ws"
+        log.info("hotline serving on %s://%s:%d", scheme, self.config.host, self.port)
+        if self.config.security.metrics_port:
+            self._metrics_http, _ = start_http_server(
+                self.config.security.metrics_port,
+                addr=self.config.host,
+                registry=self.metrics.registry,
+            )
         if self.config.audiosocket.port:
             self.audiosocket = AudioSocketServer(
                 self.services, self.config.audiosocket, self.config.host
@@ -98,6 +138,11 @@ class HotlineServer:
         if self._server is not None:
             self._server.close()
             await self._server.wait_closed()
+        if self.sign_in is not None:
+            self.sign_in.close()
+        if self._metrics_http is not None:
+            self._metrics_http.shutdown()
+            self._metrics_http.server_close()
         if self._owns_store and self.store is not None:
             await self.store.close()
         if self._owns_engines and self.engines is not None:
@@ -110,10 +155,12 @@ class HotlineServer:
     async def __aexit__(self, *exc: object) -> None:
         await self.stop()
 
-    def _http(self, connection: ServerConnection, request: Any) -> Any:
-        """Websocket paths go on to the handshake; everything else is a page (``web``).
-        Twilio's requests are refused here when they are not signed."""
+    async def _http(self, connection: ServerConnection, request: Any) -> Any:
+        """Websocket paths go on to the handshake; everything else is a page (``web``) or
+        the metrics. Twilio's requests are refused here when they are not signed."""
         path = request.path.split("?", 1)[0]
+        if path == "/metrics":
+            return await metrics_response(request, self.metrics, self.config.security.metrics_token)
         if path in ("/twilio", "/twilio/voice"):
             refused = check_signature(self.config.twilio, request)
             if refused is not None:
@@ -121,6 +168,15 @@ class HotlineServer:
             if path == "/twilio/voice":
                 return voice_webhook(self.config.twilio, request)
         if path in WEBSOCKET_PATHS:
+            refusal = self.doors.origin_refusal(
+                path, request.headers.get("Origin"), request.headers.get("Host")
+            )
+            if refusal is not None:
+                self.metrics.refused.labels("origin").inc()
+                log.warning(
+                    "websocket %s from %s refused: %s", path, peer_address(connection), refusal
+                )
+                return web.text_response(HTTPStatus.FORBIDDEN, refusal + "\n")
             return None
         return web.respond(request, self.switchboard, self.config.call.menu_languages)
 
@@ -130,16 +186,26 @@ class HotlineServer:
         max_frame_bytes = self.config.call.max_frame_bytes
         try:
             if path == "/call":
+                try:
+                    self.doors.call_set_up(peer_address(ws))
+                except Refused as refused:
+                    self.metrics.refused.labels("call_rate").inc()
+                    await WebSocketLink(ws).error(
+                        ProtocolError(ErrorCode.RATE_LIMITED, str(refused), fatal=True)
+                    )
+                    return
                 await CallerSession(self.services, ws, max_frame_bytes).run()
             elif path == "/operator":
+                assert self.sign_in is not None
                 await OperatorSession(
                     self.services.switchboard,
                     ws,
-                    data_dir=self.data_dir,
+                    sign_in=self.sign_in,
                     max_frame_bytes=max_frame_bytes,
+                    metrics=self.metrics,
                 ).run()
             elif path == "/asr":
-                await serve_vosk_protocol(ws, self.engines, self.config)
+                await self._asr(ws)
             elif path == "/twilio":
                 await TwilioSession(self.services, ws).run()
         except ConnectionClosed:
@@ -147,4 +213,55 @@ class HotlineServer:
         except Exception:
             log.exception("connection on %s failed", path)
             with contextlib.suppress(ConnectionClosed):
-                await ws.close(INTERNAL_ERROR, "internal error")
+                await ws.close(CloseCode.INTERNAL_ERROR, "internal error")
+
+    async def _asr(self, ws: ServerConnection) -> None:
+        """``/asr`` for anyone within the per-address and total limits; a session token
+        (``Authorization: Bearer`` or ``?token=``) lifts the per-address one, and is required
+        when ``security.asr_requires_token`` is set."""
+        assert self.engines is not None and self.sign_in is not None
+        token = bearer_token(ws.request)
+        signed_in = False
+        if token is not None:
+            try:
+                await self.sign_in.with_token(token)
+            except ProtocolError as error:
+                await ws.close(CloseCode.POLICY_VIOLATION, error.message[:120])
+                return
+            signed_in = True
+        elif self.config.security.asr_requires_token:
+            await ws.close(CloseCode.POLICY_VIOLATION, "this server's /asr needs a session token")
+            return
+        try:
+            with self.doors.asr_session(peer_address(ws), signed_in):
+                await serve_vosk_protocol(ws, self.engines, self.config)
+        except Refused as refused:
+            self.metrics.refused.labels("asr_capacity").inc()
+            log.warning("/asr from %s refused: %s", peer_address(ws), refused)
+            await ws.close(CloseCode.TRY_AGAIN_LATER, str(refused)[:120])
+
+
+def tls_context(security: SecurityConfig) -> ssl.SSLContext | None:
+    """``wss://`` and ``https://`` from the configured certificate (and key) files."""
+    if not security.tls_certfile:
+        return None
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    try:
+        context.load_cert_chain(security.tls_certfile, security.tls_keyfile or None)
+    except (OSError, ssl.SSLError) as exc:
+        raise ConfigError(
+            f"security.tls_certfile {security.tls_certfile!r} / tls_keyfile "
+            f"{security.tls_keyfile!r}: cannot load the certificate: {exc}"
+        ) from exc
+    return context
+
+
+def bearer_token(request: Any) -> str | None:
+    """A session token from ``Authorization: Bearer …`` or the ``token`` query parameter."""
+    header = request.headers.get("Authorization") or ""
+    if header.lower().startswith("bearer "):
+        return header[7:].strip() or None
+    query = parse_qs(urlsplit(request.path).query)
+    values = query.get("token")
+    return values[0] if values else None

@@ -150,6 +150,7 @@ class VoskSession:
         self.engines = engines
         self.settings = StreamSettings(language=config.asr.asr_endpoint_language)
         self.partial_interval_s = partial_interval_s
+        self.max_frame_bytes = config.call.max_frame_bytes
         self.id = uuid.uuid4().hex[:8]
         self.stream: VoskStream | None = None
         self._loan: RecognizerLoan | None = None
@@ -161,6 +162,11 @@ class VoskSession:
         try:
             async for frame in self.ws:
                 try:
+                    if isinstance(frame, bytes) and len(frame) > self.max_frame_bytes:
+                        raise wire.BadAudio(
+                            f"audio frame of {len(frame)} bytes is larger than "
+                            f"{self.max_frame_bytes}; send at most 1 s per frame"
+                        )
                     event = wire.parse_frame(frame)
                     reply = await self._handle(event)
                 except wire.VoskProtocolError as error:

@@ -23,7 +23,7 @@ class CallerSession:
     def __init__(self, services: CallServices, ws: ServerConnection, max_frame_bytes: int) -> None:
         self.services = services
         self.ws = ws
-        self.link = WebSocketLink(ws)
+        self.link = WebSocketLink(ws, services.metrics)
         self.max_frame_bytes = max_frame_bytes
 
     async def run(self) -> None:

@@ -12,6 +12,7 @@ import numpy as np
 from websockets.asyncio.server import ServerConnection
 from websockets.exceptions import ConnectionClosed
 
+from hotline.call.metrics import CallMetrics
 from hotline.wire.messages import (
     Clear,
     ErrorMessage,
@@ -21,14 +22,16 @@ from hotline.wire.messages import (
     encode,
     parse_message,
 )
-from hotline.wire.vocabulary import ErrorCode, Role
+from hotline.wire.vocabulary import RETRY_LATER_CODES, CloseCode, ErrorCode, Role
 from telephony.pacing import FramePacer
 
 __all__ = [
     "HELLO_TIMEOUT_S",
     "PacedLink",
+    "peer_address",
     "WebSocketLink",
     "check_audio",
+    "close_code",
     "pump_frames",
     "read_hello",
 ]
@@ -36,20 +39,39 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 HELLO_TIMEOUT_S = 30.0
-POLICY_VIOLATION = 1008
+AUDIO_BACKLOG_BYTES = 16 * 1024
+"""Audio waiting to leave for a peer past which new frames are dropped (and counted) rather
+than queued: below the websocket's own write limit (32 KiB), so sending audio never waits
+on a slow network and nothing grows without bound."""
+
+
+def peer_address(ws: ServerConnection) -> str:
+    """The client's IP address, as the socket sees it."""
+    try:
+        return str(ws.remote_address[0])
+    except (TypeError, IndexError):
+        return "unknown"
 
 
 class WebSocketLink:
     """A party on one websocket; a peer that has gone away is noticed by its reader, not here."""
 
-    def __init__(self, ws: ServerConnection) -> None:
+    def __init__(self, ws: ServerConnection, metrics: CallMetrics | None = None) -> None:
         self.ws = ws
+        self.metrics = metrics
+        self.audio_frames_dropped = 0
 
     async def send(self, message: ServerMessage) -> None:
         with contextlib.suppress(ConnectionClosed):
             await self.ws.send(encode(message))
 
     async def send_audio(self, pcm: bytes) -> None:
+        transport = self.ws.transport
+        if transport is not None and transport.get_write_buffer_size() > AUDIO_BACKLOG_BYTES:
+            self.audio_frames_dropped += 1
+            if self.metrics is not None:
+                self.metrics.dropped("slow_network")
+            return
         with contextlib.suppress(ConnectionClosed):
             await self.ws.send(pcm)
 
@@ -62,7 +84,14 @@ class WebSocketLink:
         with contextlib.suppress(ConnectionClosed):
             await self.ws.send(encode(ErrorMessage.of(error)))
             if error.fatal:
-                await self.ws.close(POLICY_VIOLATION, error.message[:120])
+                await self.ws.close(close_code(error), error.message[:120])
+
+
+def close_code(error: ProtocolError) -> CloseCode:
+    """The close that ends a connection after a fatal ``error``."""
+    if error.code in RETRY_LATER_CODES:
+        return CloseCode.TRY_AGAIN_LATER
+    return CloseCode.POLICY_VIOLATION
 
 
 class PacedLink:

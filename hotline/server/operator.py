@@ -8,11 +8,13 @@ import logging
 
 from websockets.asyncio.server import ServerConnection
 
-from hotline.accounts import AccountError, check_sign_in
+from hotline.accounts import Session
+from hotline.call.metrics import CallMetrics
 from hotline.call.pipeline import Call
 from hotline.call.routing import OperatorSeat, Switchboard
 from hotline.records import RecordError
-from hotline.server.link import WebSocketLink, check_audio, pump_frames, read_hello
+from hotline.server.link import WebSocketLink, check_audio, peer_address, pump_frames, read_hello
+from hotline.server.signin import SignIn, require
 from hotline.wire.messages import (
     Accept,
     Available,
@@ -30,7 +32,7 @@ from hotline.wire.messages import (
     Settings,
     parse_message,
 )
-from hotline.wire.vocabulary import ErrorCode, Role, Status
+from hotline.wire.vocabulary import AccountRole, ErrorCode, Role, Status
 from telephony import pcm_from_bytes
 
 __all__ = ["OperatorSession"]
@@ -47,26 +49,29 @@ class OperatorSession:
         switchboard: Switchboard,
         ws: ServerConnection,
         *,
-        data_dir,
+        sign_in: SignIn,
         max_frame_bytes: int,
+        metrics: CallMetrics | None = None,
     ) -> None:
         self.switchboard = switchboard
         self.ws = ws
-        self.link = WebSocketLink(ws)
-        self.data_dir = data_dir
+        self.link = WebSocketLink(ws, metrics)
+        self.sign_in = sign_in
         self.max_frame_bytes = max_frame_bytes
-        self.display_name: str | None = None
         self._queue_push: asyncio.Task | None = None
 
     async def run(self) -> None:
         hello = await read_hello(self.ws, self.link, Role.OPERATOR)
         if hello is None:
             return
-        languages = await self._sign_in(hello)
-        if languages is None:
+        try:
+            session, languages = await self._signed_in(hello)
+        except ProtocolError as error:
+            await self.link.error(error)
             return
+        account = session.account
         seat = OperatorSeat(
-            hello.name,
+            account.name,
             languages,
             link=self.link,
             sample_rate=hello.sample_rate,
@@ -82,7 +87,14 @@ class OperatorSession:
             return
         self.seat = seat
         await self.link.send(
-            OperatorReady(seat.name, self.display_name or seat.name, seat.languages)
+            OperatorReady(
+                seat.name,
+                account.display_name,
+                seat.languages,
+                role=account.role,
+                token=session.token,
+                expires=session.expires.isoformat(timespec="seconds"),
+            )
         )
         await self.link.send(Queue(self.switchboard.queue_snapshot()))
         try:
@@ -92,42 +104,33 @@ class OperatorSession:
             if seat.call is not None:
                 seat.call.end(Status.DROPPED)
 
-    async def _sign_in(self, hello: Hello) -> list[str] | None:
-        """The seat's languages, or None after a fatal error. Once the data folder holds
-        operator accounts, the name and password must match one, and the languages come from
-        the account (narrowed to those the hello names, if it names any); with no accounts,
-        sign-in stays open and the hello's languages are used."""
-        loop = asyncio.get_running_loop()
-        try:
-            account = await loop.run_in_executor(
-                None, check_sign_in, self.data_dir, hello.name, hello.password
-            )
-        except AccountError as exc:
-            log.info("operator sign-in refused for %r: %s", hello.name, exc)
-            await self.link.error(ProtocolError(ErrorCode.BAD_CREDENTIALS, str(exc), fatal=True))
-            return None
-        if account is None:
-            if not hello.languages:
-                await self.link.error(
-                    ProtocolError(
-                        ErrorCode.BAD_MESSAGE, "an operator hello needs 'languages'", fatal=True
-                    )
-                )
-                return None
-            return hello.languages
+    async def _signed_in(self, hello: Hello) -> tuple[Session, list[str]]:
+        """The session (from a token, or a name and password) and the seat's languages: the
+        account's, narrowed to those the hello names if it names any."""
+        if hello.token is not None:
+            session = await self.sign_in.with_token(hello.token)
+        else:
+            assert hello.name is not None and hello.password is not None
+            address = peer_address(self.ws)
+            session = await self.sign_in.with_password(hello.name, hello.password, address)
+        account = session.account
+        require(account, AccountRole.OPERATOR, AccountRole.SUPERVISOR)
         languages = [lang for lang in hello.languages if lang in account.languages]
         if hello.languages and not languages:
-            await self.link.error(
-                ProtocolError(
-                    ErrorCode.BAD_MESSAGE,
-                    f"operator {account.name!r} works in {', '.join(account.languages)}, "
-                    f"not {', '.join(hello.languages)}",
-                    fatal=True,
-                )
+            raise ProtocolError(
+                ErrorCode.BAD_MESSAGE,
+                f"operator {account.name!r} works in {', '.join(account.languages) or 'no language'}, "
+                f"not {', '.join(hello.languages)}",
+                fatal=True,
             )
-            return None
-        self.display_name = account.display_name
-        return languages or account.languages
+        languages = languages or account.languages
+        if not languages:
+            raise ProtocolError(
+                ErrorCode.BAD_MESSAGE,
+                f"account {account.name!r} has no languages to take calls in",
+                fatal=True,
+            )
+        return session, languages
 
     def _queue_changed(self) -> None:
         if self._queue_push is None or self._queue_push.done():

@@ -27,7 +27,7 @@ from hotline.config import TwilioConfig
 from hotline.server.web import text_response
 from hotline.wire import twilio as wire
 from hotline.wire.messages import Clear, ServerMessage
-from hotline.wire.vocabulary import Channel
+from hotline.wire.vocabulary import Channel, CloseCode
 from telephony import ulaw_decode, ulaw_encode
 
 __all__ = ["TwilioLink", "TwilioSession", "check_signature", "voice_webhook"]
@@ -204,7 +204,7 @@ class TwilioSession:
     async def _refuse(self, reason: str) -> None:
         log.warning("twilio stream refused: %s", reason)
         with contextlib.suppress(ConnectionClosed):
-            await self.ws.close(1008, reason[:120])
+            await self.ws.close(CloseCode.POLICY_VIOLATION, reason[:120])
 
 
 def public_base(config: TwilioConfig, request: Any) -> str:

@@ -38,6 +38,14 @@ CONTENT_TYPES = {
     ".ico": "image/x-icon",
 }
 
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "media-src 'self'; connect-src 'self'; worker-src 'self'; object-src 'none'; "
+    "frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
+)
+"""The pages load only their own scripts and styles and talk only to this server; no
+other site may frame them (clickjacking) or inject script."""
+
 PAGES = {"/": "console.html", "/console": "console.html", "/caller": "caller.html"}
 _ASSET = re.compile(r"/static/([A-Za-z0-9_-][A-Za-z0-9_.-]{0,80})")
 
@@ -113,6 +121,7 @@ def _response(status: HTTPStatus, content_type: str, body: bytes) -> Response:
             ("Content-Length", str(len(body))),
             ("Cache-Control", "no-cache"),
             ("X-Content-Type-Options", "nosniff"),
+            ("Content-Security-Policy", CONTENT_SECURITY_POLICY),
             ("X-Frame-Options", "DENY"),
             ("Referrer-Policy", "no-referrer"),
         ]

@@ -50,12 +50,19 @@ function showSignInError(text) {
   box.hidden = !text;
 }
 
+const TOKEN_KEY = "hotline.operator.token";
+
 function signIn(event) {
   event.preventDefault();
   showSignInError("");
   const name = $("signin-name").value.trim();
   const password = $("signin-password").value;
   const languages = $("signin-languages").value.split(/[\s,]+/).filter(Boolean);
+  connect({ name, password, languages });
+}
+
+// The password crosses the wire once; the session token (kept for this tab) signs in again.
+function connect({ name, password, languages, token }) {
   if (!state.ctx) {
     state.ctx = newAudioContext();
     state.speaker = new Speaker(state.ctx, WIRE_RATE);
@@ -68,10 +75,12 @@ function signIn(event) {
   state.ws = ws;
   ws.onopen = () => {
     const hello = {
-      type: CLIENT.HELLO, protocol: PROTOCOL_VERSION, sample_rate: WIRE_RATE, name, password,
+      type: CLIENT.HELLO, protocol: PROTOCOL_VERSION, sample_rate: WIRE_RATE,
       auto_accept: false, hear_original: true,
     };
-    if (languages.length) hello.languages = languages;
+    if (token) hello.token = token;
+    else Object.assign(hello, { name, password });
+    if (languages && languages.length) hello.languages = languages;
     ws.send(JSON.stringify(hello));
   };
   ws.onmessage = (msg) => {
@@ -112,9 +121,11 @@ function onMessage(m) {
       $("operator-name").textContent = m.display_name || m.operator;
       $("operator-languages").textContent = (m.languages || []).map(languageName).join(", ");
       $("signin-password").value = "";
+      if (m.token) sessionStorage.setItem(TOKEN_KEY, m.token);
       setConnection("Signed in", "ok");
       break;
     case SERVER.ERROR:
+      if (m.code === ERROR.BAD_CREDENTIALS) sessionStorage.removeItem(TOKEN_KEY);
       if (!state.ready) {
         showSignInError(
           m.code === ERROR.BAD_CREDENTIALS ? "Wrong name or password." : `Sign-in refused: ${m.message}`,
@@ -550,6 +561,8 @@ function onKeyUp(event) {
 
 function init() {
   $("signin-form").addEventListener("submit", signIn);
+  const token = sessionStorage.getItem(TOKEN_KEY);
+  if (token) connect({ token });
   $("available").addEventListener("change", (e) => send({ type: CLIENT.AVAILABLE, available: e.target.checked }));
   $("hangup").addEventListener("click", hangUp);
   $("mute").addEventListener("click", toggleMute);

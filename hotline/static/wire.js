@@ -46,6 +46,10 @@ export const ERROR = Object.freeze({
   UNSUPPORTED_LANGUAGE: "unsupported_language",
   NO_CALL: "no_call",
   BAD_CREDENTIALS: "bad_credentials",
+  TOO_MANY_ATTEMPTS: "too_many_attempts",
+  NOT_ALLOWED: "not_allowed",
+  RATE_LIMITED: "rate_limited",
+  SERVER_FULL: "server_full",
   INTERNAL: "internal",
 });
 export const ROLE = Object.freeze({
@@ -68,6 +72,7 @@ export const STATUS = Object.freeze({
   COMPLETED: "completed",
   DROPPED: "dropped",
   BUSY: "busy",
+  INTERRUPTED: "interrupted",
 });
 export const KIND = Object.freeze({
   CONSULTATION: "consultation",
@@ -75,4 +80,12 @@ export const KIND = Object.freeze({
   COMPLAINT: "complaint",
   REPORT: "report",
   SUGGESTION: "suggestion",
+});
+export const CLOSE = Object.freeze({
+  NORMAL: 1000,
+  GOING_AWAY: 1001,
+  POLICY_VIOLATION: 1008,
+  MESSAGE_TOO_BIG: 1009,
+  INTERNAL_ERROR: 1011,
+  TRY_AGAIN_LATER: 1013,
 });

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import sys
-from enum import StrEnum
+from enum import Enum
 from pathlib import Path
 
 from hotline.wire.vocabulary import (
@@ -19,6 +19,7 @@ from hotline.wire.vocabulary import (
     SAMPLE_RATES,
     CallState,
     ClientType,
+    CloseCode,
     ErrorCode,
     Kind,
     Role,
@@ -31,7 +32,7 @@ __all__ = ["WIRE_JS", "render"]
 
 WIRE_JS = Path(__file__).resolve().parent.parent / "static" / "wire.js"
 
-_ENUMS: dict[str, type[StrEnum]] = {
+_ENUMS: dict[str, type[Enum]] = {
     "CLIENT": ClientType,
     "SERVER": ServerType,
     "ERROR": ErrorCode,
@@ -40,6 +41,7 @@ _ENUMS: dict[str, type[StrEnum]] = {
     "STATE": CallState,
     "STATUS": Status,
     "KIND": Kind,
+    "CLOSE": CloseCode,
 }
 
 

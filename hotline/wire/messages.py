@@ -100,6 +100,7 @@ class Hello:
     captions_only: bool = False
     hear_original: bool = True
     auto_accept: bool = True
+    token: str | None = None
     protocol: int = PROTOCOL_VERSION
 
 
@@ -246,10 +247,16 @@ class CallerReady:
 
 @dataclass(slots=True)
 class OperatorReady:
+    """Signed in; ``token`` (until ``expires``, ISO 8601) signs in again without the
+    password, from this page or another of the same person's."""
+
     TYPE: ClassVar[ServerType] = ServerType.READY
     operator: str
     display_name: str
     languages: list[str]
+    role: str | None = None
+    token: str | None = None
+    expires: str | None = None
     protocol: int = PROTOCOL_VERSION
 
 
@@ -466,22 +473,20 @@ def _hello(obj: dict[str, Any], role: Role) -> Hello:
         languages=[_language(v, "languages") for v in languages],
         password=_text(obj, "password", required=False, limit=256),
         caller_id=_text(obj, "caller_id", required=False, limit=32),
+        token=_text(obj, "token", required=False, limit=128),
         captions_only=bool(_flag(obj, "captions_only", False)),
         hear_original=bool(_flag(obj, "hear_original", True)),
         auto_accept=bool(_flag(obj, "auto_accept", True)),
     )
     if role == Role.OPERATOR:
-        if not hello.name:
+        if hello.token is None and not (hello.name and hello.password):
             raise ProtocolError(
-                ErrorCode.BAD_MESSAGE, "an operator hello needs a 'name'", fatal=True
+                ErrorCode.BAD_CREDENTIALS,
+                "an operator hello needs a 'name' and 'password', or the 'token' of a session",
+                fatal=True,
             )
         if not hello.languages and hello.language:
             hello.languages = [hello.language]
-        if not hello.languages and hello.password is None:
-            # With a password the languages may come from the operator's account.
-            raise ProtocolError(
-                ErrorCode.BAD_MESSAGE, "an operator hello needs 'languages'", fatal=True
-            )
     return hello
 
 

@@ -9,15 +9,18 @@ each one means.
 
 from __future__ import annotations
 
-from enum import StrEnum
+from enum import IntEnum, StrEnum
 
 __all__ = [
     "PROTOCOL_VERSION",
+    "AccountRole",
     "SAMPLE_RATES",
     "RECORD_FIELDS",
     "CallState",
     "Channel",
     "ClientType",
+    "CloseCode",
+    "RETRY_LATER_CODES",
     "ErrorCode",
     "Kind",
     "RecordingLeg",
@@ -96,7 +99,33 @@ class ErrorCode(StrEnum):
     UNSUPPORTED_LANGUAGE = "unsupported_language"
     NO_CALL = "no_call"
     BAD_CREDENTIALS = "bad_credentials"
+    TOO_MANY_ATTEMPTS = "too_many_attempts"
+    NOT_ALLOWED = "not_allowed"
+    RATE_LIMITED = "rate_limited"
+    SERVER_FULL = "server_full"
     INTERNAL = "internal"
+
+
+class CloseCode(IntEnum):
+    """How the server closes a websocket (RFC 6455 §7.4); the reason says why in words.
+
+    ``POLICY_VIOLATION`` ends a connection that broke a rule: a fatal protocol error, bad
+    credentials, a role that may not do this. ``TRY_AGAIN_LATER`` refuses one the server
+    will take later: a per-address limit or a full server.
+    """
+
+    NORMAL = 1000
+    GOING_AWAY = 1001
+    POLICY_VIOLATION = 1008
+    MESSAGE_TOO_BIG = 1009
+    INTERNAL_ERROR = 1011
+    TRY_AGAIN_LATER = 1013
+
+
+RETRY_LATER_CODES = frozenset(
+    {ErrorCode.TOO_MANY_ATTEMPTS, ErrorCode.RATE_LIMITED, ErrorCode.SERVER_FULL}
+)
+"""Error codes whose fatal close is ``TRY_AGAIN_LATER`` rather than ``POLICY_VIOLATION``."""
 
 
 class CallState(StrEnum):
@@ -111,8 +140,9 @@ class Status(StrEnum):
     """A call's status in its record.
 
     ``queued`` and ``active`` are open; ``completed`` ended normally; ``dropped`` was cut off
-    (hang-up mid-call, a lost connection, or a crashed server); ``busy`` was turned away
-    because no operator could take it, and is still recorded.
+    (hang-up mid-call, a lost connection); ``busy`` was turned away because no operator
+    could take it, and is still recorded; ``interrupted`` was open when the server stopped
+    (a crash, a kill) and was closed when the records were next opened.
     """
 
     QUEUED = "queued"
@@ -120,6 +150,7 @@ class Status(StrEnum):
     COMPLETED = "completed"
     DROPPED = "dropped"
     BUSY = "busy"
+    INTERRUPTED = "interrupted"
 
 
 class Kind(StrEnum):
@@ -148,3 +179,13 @@ class RecordingLeg(StrEnum):
     CALLER_HEARD = "caller_heard"
     OPERATOR_IN = "operator_in"
     OPERATOR_HEARD = "operator_heard"
+
+
+class AccountRole(StrEnum):
+    """What a signed-in person may do: take calls (operator), watch and step into calls
+    (supervisor), review recorded calls (qa), and manage accounts (admin)."""
+
+    OPERATOR = "operator"
+    SUPERVISOR = "supervisor"
+    QA = "qa"
+    ADMIN = "admin"

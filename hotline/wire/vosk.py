@@ -14,8 +14,9 @@ from __future__ import annotations
 import json
 import math
 from dataclasses import dataclass
-from enum import IntEnum
 from typing import Any, Protocol, TypeAlias
+
+from hotline.wire.vocabulary import CloseCode
 
 __all__ = [
     "EOF_TEXT",
@@ -46,12 +47,6 @@ RESET_TEXT = '{"reset" : 1}'
 MIN_SAMPLE_RATE = 8000
 MAX_SAMPLE_RATE = 48000
 CONFIG_KEYS = ("sample_rate", "phrase_list", "words", "max_alternatives", "language")
-
-
-class CloseCode(IntEnum):
-    NORMAL = 1000
-    POLICY_VIOLATION = 1008
-    INTERNAL_ERROR = 1011
 
 
 class VoskProtocolError(Exception):

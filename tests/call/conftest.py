@@ -80,6 +80,7 @@ async def connect(store: AsyncRecordStore, tmp_path: Path):
         caller_rate: int = 16000,
         operator_rate: int = 16000,
         captions_only: bool = False,
+        stage_timeout_s: float = 10.0,
     ) -> AsyncIterator[CallRig]:
         log = await CallLog.open(
             store, language=caller_language, caller_id=None, channel=Channel.WEB
@@ -93,7 +94,14 @@ async def connect(store: AsyncRecordStore, tmp_path: Path):
             recording,
             captions_only=captions_only,
         )
-        call = Call(engines, log, caller, operator, asyncio.get_running_loop().time())
+        call = Call(
+            engines,
+            log,
+            caller,
+            operator,
+            asyncio.get_running_loop().time(),
+            stage_timeout_s=stage_timeout_s,
+        )
         rig = CallRig(call, engines, store, caller, operator, caller_link, operator_link, recording)
         rig.tasks = [
             asyncio.create_task(caller.playout.run()),

@@ -6,11 +6,13 @@ import asyncio
 
 import numpy as np
 
+from hotline.engines import AsrError
 from hotline.records import Status
 from hotline.wire.messages import Caption, Clear, Notice, RecordSuggestion, Say
 from hotline.wire.vocabulary import Speaker
 from telephony import read_wav
 from tests.fakes import FakeEngines, quiet, tone
+from tts import TtsError
 
 
 def final_from(speaker: Speaker):
@@ -182,23 +184,105 @@ async def test_complaint_words_prefill_the_operators_form(connect):
     assert suggestion.fields["category"] == "street lighting"
 
 
-async def test_a_recognizer_that_fails_stops_that_leg_with_a_notice_and_the_call_goes_on(connect):
-    from hotline.engines import AsrError
+class FailingEngines(FakeEngines):
+    """Engines whose recognizer for ``broken_language`` fails on its first ``failures``
+    streams (raises, or hangs with ``hang``), and whose voice fails while ``voice_down``."""
 
-    class BrokenEngines(FakeEngines):
-        async def open_stream(self, language, sample_rate=16000):
-            stream = await super().open_stream(language, sample_rate)
-            if language == "en":
+    def __init__(self, *args, broken_language="en", failures=0, hang=False, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.broken_language = broken_language
+        self.failures = failures
+        self.hang = hang
+        self.voice_down = False
+        self.voice_hangs = False
 
-                async def fail(pcm: bytes):
-                    raise AsrError("decoder crashed")
+    async def open_stream(self, language, sample_rate=16000):
+        stream = await super().open_stream(language, sample_rate)
+        if language == self.broken_language and self.failures > 0:
+            self.failures -= 1
 
-                stream.feed = fail
-            return stream
+            async def fail(pcm: bytes):
+                if self.hang:
+                    await asyncio.Event().wait()
+                raise AsrError("decoder crashed")
 
-    async with connect(BrokenEngines()) as rig:
+            stream.feed = fail
+        return stream
+
+    async def speak_stream(self, text, language, sample_rate):
+        if self.voice_hangs:
+            await asyncio.Event().wait()
+        if self.voice_down:
+            raise TtsError("espeak-ng worker processes died twice")
+        async for chunk in super().speak_stream(text, language, sample_rate):
+            yield chunk
+
+
+async def test_a_recognizer_that_fails_is_replaced_and_the_next_utterance_is_heard(connect):
+    engines = FailingEngines(said={"en": ["the bin was not emptied"]}, failures=1)
+    async with connect(engines) as rig:
         await rig.say(rig.caller, tone(0.1))
+        await rig.say(rig.caller, np.concatenate([quiet(0.1), tone(0.6), quiet(0.5)]))
+        caption = await rig.operator_link.wait_for(final_from(Speaker.CALLER))
+    assert caption.original == "the bin was not emptied"
+    assert len(engines.streams) == 3, "the caller's leg got a fresh recognizer"
+    assert not rig.operator_link.of(Notice)
+    errors = rig.call.metrics.errors
+    assert errors.labels("asr")._value.get() == 1
+    assert errors.labels("asr_restarted")._value.get() == 1
+
+
+async def test_a_recognizer_that_hangs_times_out_and_is_replaced(connect):
+    engines = FailingEngines(said={"en": ["a tree fell"]}, failures=1, hang=True)
+    async with connect(engines, stage_timeout_s=0.2) as rig:
+        await rig.say(rig.caller, tone(0.1))
+        await asyncio.sleep(0.4)
+        await rig.say(rig.caller, np.concatenate([tone(0.6), quiet(0.5)]))
+        caption = await rig.operator_link.wait_for(final_from(Speaker.CALLER))
+    assert caption.original == "a tree fell"
+
+
+async def test_a_recognizer_that_keeps_failing_stops_that_leg_with_a_notice_and_the_call_goes_on(
+    connect,
+):
+    async with connect(FailingEngines(failures=100)) as rig:
+        for _ in range(5):
+            await rig.say(rig.caller, tone(0.1))
+            await asyncio.sleep(0.05)
         notice = await rig.operator_link.wait_for(lambda m: isinstance(m, Notice))
         reply = await rig.call.operator_reply("¿Me oye?")
-    assert notice.text == "speech recognition stopped for the caller"
+    assert notice.text == "speech recognition stopped for the caller: decoder crashed"
     assert reply.text == "[en] ¿Me oye?"
+
+
+async def test_when_the_voice_fails_the_call_goes_on_in_captions_and_the_operator_is_told(connect):
+    engines = FailingEngines()
+    async with connect(engines) as rig:
+        engines.voice_down = True
+        first = await rig.call.operator_reply("Gracias")
+        second = await rig.call.operator_reply("Adiós")
+        notices = [m.text for m in rig.operator_link.of(Notice)]
+        engines.voice_down = False
+        await rig.call.operator_reply("Hola otra vez")
+        await rig.caller_link.wait_for(
+            lambda m: isinstance(m, Say) and m.text == "[en] Hola otra vez"
+        )
+    assert [first.text, second.text] == ["[en] Gracias", "[en] Adiós"]
+    said = [m.text for m in rig.caller_link.of(Say)]
+    assert said[:2] == ["[en] Gracias", "[en] Adiós"], "the caller's screen still shows them"
+    assert len(notices) == 1, "told once, not on every utterance"
+    assert "speech to the caller is not working" in notices[0] and "captions only" in notices[0]
+    assert rig.operator_link.of(Notice)[-1].text == "speech to the caller works again"
+    assert rig.call.metrics.errors.labels("tts")._value.get() == 2
+    utterances = (await rig.record()).utterances
+    assert [u.original for u in utterances] == ["Gracias", "Adiós", "Hola otra vez"]
+
+
+async def test_a_voice_that_hangs_times_out_instead_of_holding_the_call(connect):
+    engines = FailingEngines()
+    async with connect(engines, stage_timeout_s=0.2) as rig:
+        engines.voice_hangs = True
+        caption = await asyncio.wait_for(rig.call.operator_reply("Gracias"), 5)
+        notice = await rig.operator_link.wait_for(lambda m: isinstance(m, Notice))
+    assert caption.text == "[en] Gracias"
+    assert "no audio within 0.2 s" in notice.text

@@ -13,10 +13,10 @@ import time
 import numpy as np
 import pytest
 
-from hotline.clients.client import CallerClient, OperatorClient
+from hotline.clients.client import CallerClient
 from hotline.records import RecordStore
 from telephony import read_wav, rms_dbfs, write_wav
-from tests.conftest import silence, url
+from tests.conftest import TEST_PASSWORD, add_account, sign_in_operator, silence, url
 from tests.pulse import PulseUnavailable, start_pulse
 
 try:
@@ -227,14 +227,14 @@ class SoftphoneProcess:
         self._reader = asyncio.create_task(self._read())
 
     @classmethod
-    async def start(cls, pulse, *args: str) -> SoftphoneProcess:
+    async def start(cls, pulse, *args: str, env: dict[str, str] | None = None) -> SoftphoneProcess:
         process = await asyncio.create_subprocess_exec(
             *SOFTPHONE,
             *args,
             stdin=asyncio.subprocess.PIPE,
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.PIPE,
-            env={**os.environ, **pulse.client_env(), "PYTHONUNBUFFERED": "1"},
+            env={**os.environ, **pulse.client_env(), "PYTHONUNBUFFERED": "1", **(env or {})},
         )
         return cls(process)
 
@@ -279,8 +279,7 @@ async def test_caller_speaks_through_the_microphone_and_hears_the_reply_on_the_s
     pulse, start_server, make_speech, tmp_path
 ):
     server = await start_server()
-    operator = OperatorClient(url(server, "/operator"), RATE)
-    assert (await operator.sign_in("ana", ["es"], hear_original=False))["type"] == "ready"
+    operator = await sign_in_operator(server, "ana", ["es"], RATE, hear_original=False)
     speaker = pulse.record(tmp_path / "speaker.raw", rate=RATE)
     wav = tmp_path / "caller.wav"
     words = make_speech("The street light is broken.", "en")
@@ -338,11 +337,13 @@ async def test_operator_softphone_types_a_reply_and_hears_the_translated_caller(
     pulse, start_server, tmp_path
 ):
     server = await start_server()
+    add_account(server, "ana", ["es", "en"])
     speaker = pulse.record(tmp_path / "speaker.raw", rate=RATE)
     phone = await SoftphoneProcess.start(
         pulse,
         *("--role", "operator", "--languages", "es", "--name", "ana", "--no-original"),
         *("--url", f"ws://127.0.0.1:{server.port}", "--input", "pulse", "--output", "pulse"),
+        env={"HOTLINE_OPERATOR_PASSWORD": TEST_PASSWORD},
     )
     caller = CallerClient(url(server, "/call"), RATE)
     try:
@@ -386,11 +387,11 @@ def test_unreachable_server_and_bad_options_are_reported_clearly(pulse):
     no_card = subprocess.run([*SOFTPHONE, "--role", "caller", "--input", "nope"], **run)
     assert no_card.returncode == 2
     assert "no input device matches 'nope'; see --list-devices" in no_card.stderr
-    no_languages = subprocess.run([*SOFTPHONE, "--role", "operator"], **run)
-    assert no_languages.returncode == 2 and "needs --languages" in no_languages.stderr
+    no_password = subprocess.run([*SOFTPHONE, "--role", "operator", "--name", "ana"], **run)
+    assert no_password.returncode == 2 and "signs in with an account" in no_password.stderr
 
 
-def test_operator_with_an_account_password_needs_no_languages(monkeypatch):
+def test_an_operator_needs_an_account_password_but_no_languages(monkeypatch):
     import argparse
 
     from hotline.clients.softphone import PASSWORD_VARIABLE, add_arguments, settings_from_args
@@ -398,7 +399,8 @@ def test_operator_with_an_account_password_needs_no_languages(monkeypatch):
     parser = argparse.ArgumentParser()
     add_arguments(parser)
     args = parser.parse_args(["--role", "operator", "--name", "ana"])
-    with pytest.raises(ValueError, match="needs --languages"):
+    monkeypatch.delenv(PASSWORD_VARIABLE, raising=False)
+    with pytest.raises(ValueError, match="signs in with an account"):
         settings_from_args(args)
     monkeypatch.setenv(PASSWORD_VARIABLE, "correct horse battery")
     assert settings_from_args(args).languages == []

@@ -26,7 +26,7 @@ from hotline.records import RecordStore
 from hotline.wire import twilio as twilio_wire
 from hotline.wire.messages import Hangup
 from telephony import read_wav, ulaw_decode, ulaw_encode
-from tests.conftest import free_port, silence, url
+from tests.conftest import free_port, sign_in_operator, silence, url
 from tests.speech_match import match_score
 
 PHONE_RATE = 8000
@@ -42,10 +42,7 @@ async def until(condition: Callable[[], bool], timeout: float = 30.0) -> None:
 
 
 async def operator_signed_in(server, languages: list[str] | None = None) -> OperatorClient:
-    operator = OperatorClient(url(server, "/operator"), 16000)
-    ready = await operator.sign_in("ana", languages or ["es"], hear_original=False)
-    assert ready["type"] == "ready"
-    return operator
+    return await sign_in_operator(server, "ana", languages or ["es"], hear_original=False)
 
 
 def records(server) -> RecordStore:
@@ -138,8 +135,11 @@ async def test_caller_speaking_over_a_reply_gets_a_clear_and_the_rest_is_never_p
     await operator.wait_for(lambda m: m["type"] == "connected")
     await until(lambda: any(n.endswith("-connected") for n in caller.marks_echoed))
     long_reply = (
-        "Gracias por su llamada. Hemos registrado su queja. Un técnico irá mañana por la "
-        "mañana. Le llamaremos esta semana para confirmar la visita."
+        # The first sentence is long, so that the caller's barge-in lands inside it even
+        # on a loaded machine.
+        "Gracias por su llamada y por su paciencia, hemos registrado su queja sobre la "
+        "farola de la calle mayor con todos los detalles que nos ha dado. Un técnico irá "
+        "mañana por la mañana. Le llamaremos esta semana para confirmar la visita."
     )
     before, marks = len(caller.heard()), len(caller.marks_echoed)
     await operator.reply(long_reply)

@@ -10,12 +10,12 @@ import numpy as np
 import pytest
 import websockets
 
-from hotline.clients.client import CallerClient, OperatorClient, stream_pcm
+from hotline.clients.client import CallerClient, OperatorClient, origin_for, stream_pcm
 from hotline.records import RecordStore
 from hotline.wire.messages import Hello
 from hotline.wire.vocabulary import Role
 from telephony import read_wav
-from tests.conftest import silence, url
+from tests.conftest import sign_in_operator, silence, url
 
 RATE = 16000
 
@@ -33,10 +33,7 @@ def records_of(server) -> RecordStore:
 
 
 async def operator_signed_in(server, name: str, languages: list[str], **options) -> OperatorClient:
-    operator = OperatorClient(url(server, "/operator"), RATE)
-    ready = await operator.sign_in(name, languages, **options)
-    assert ready["type"] == "ready", ready
-    return operator
+    return await sign_in_operator(server, name, languages, RATE, **options)
 
 
 async def test_whole_call_english_caller_spanish_operator_both_ways(start_server, make_speech):
@@ -254,7 +251,7 @@ async def test_bad_input_before_hello_gets_a_clear_error_and_the_call_can_still_
 ):
     server = await start_server()
     caller = CallerClient(url(server, "/call"), RATE)
-    caller._ws = await websockets.connect(url(server, "/call"))
+    caller._ws = await websockets.connect(url(server, "/call"), origin=origin_for(url(server, "")))
     caller._reader = asyncio.create_task(caller._read())
     await caller.send_raw(frame)
     error = await caller.wait_for(lambda m: m["type"] == "error")
@@ -266,7 +263,7 @@ async def test_bad_input_before_hello_gets_a_clear_error_and_the_call_can_still_
 
 async def test_wrong_sample_rate_is_refused_clearly(start_server):
     server = await start_server()
-    async with websockets.connect(url(server, "/call")) as ws:
+    async with websockets.connect(url(server, "/call"), origin=origin_for(url(server, ""))) as ws:
         await ws.send(
             json.dumps({"type": "hello", "protocol": 1, "sample_rate": 12345, "language": "en"})
         )

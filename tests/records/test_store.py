@@ -9,6 +9,7 @@ import json
 import os
 import signal
 import sqlite3
+import stat
 import subprocess
 import sys
 import threading
@@ -178,7 +179,7 @@ def test_utterance_is_durable_before_call_ends(db: Path) -> None:
     with RecordStore(db) as reopened:
         assert reopened.recovered == (call_id,)
         record = reopened.get(call_id)
-    assert record.call.status == "dropped"
+    assert record.call.status == "interrupted"
     assert "server stopped" in record.call.end_reason
     assert record.call.ended_at == record.call.started_at + timedelta(seconds=2.5)
     assert [u.original for u in record.utterances] == ["Hay un bache enorme"]
@@ -547,3 +548,47 @@ def test_a_version_1_file_gains_end_reason_and_keeps_its_calls(db: Path) -> None
         record = store.get("H-20261101-0001")
         assert record.call.status == "completed" and record.call.end_reason is None
         assert store._conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+
+
+def test_a_version_3_file_marks_its_recovered_calls_interrupted_and_keeps_utterances(
+    db: Path,
+) -> None:
+    from hotline.records.schema import MIGRATIONS
+
+    db.parent.mkdir(parents=True)
+    raw = sqlite3.connect(db, isolation_level=None)
+    for step in MIGRATIONS[:3]:
+        step(raw)
+    raw.execute("PRAGMA user_version = 3")
+    for ref_seq, call_id, reason in (
+        (1, "cut", "the server stopped during the call; closed when the records were next opened"),
+        (2, "hung", "one-way audio: nothing for 10.0 s"),
+    ):
+        raw.execute(
+            "INSERT INTO calls (id, reference, ref_day, ref_seq, channel, status, started_at, "
+            "ended_at, end_reason) VALUES (?, ?, '20261101', ?, 'web', 'dropped', "
+            "'2026-11-01T09:00:00+00:00', '2026-11-01T09:05:00+00:00', ?)",
+            (call_id, f"H-20261101-000{ref_seq}", ref_seq, reason),
+        )
+    raw.execute(
+        "INSERT INTO utterances (call_id, speaker, original, translated, start_s, end_s, "
+        "spoken_by_tts, typed) VALUES ('cut', 'caller', 'Hay un bache', 0, 0.5, 1.5, 0, 0)"
+    )
+    raw.close()
+    with RecordStore(db) as store:
+        assert store.get("cut").call.status == "interrupted"
+        assert [u.original for u in store.get("cut").utterances] == ["Hay un bache"]
+        assert store.get("hung").call.status == "dropped"
+        assert store._conn.execute("PRAGMA foreign_key_check").fetchall() == []
+        assert tuple(store._conn.execute("PRAGMA foreign_keys").fetchone()) == (1,)
+
+
+def test_only_the_servers_user_can_read_the_records(tmp_path: Path) -> None:
+    db = tmp_path / "data" / "records.sqlite3"
+    with RecordStore(db) as store:
+        store.create_call("en")
+    assert stat.S_IMODE(db.parent.stat().st_mode) == 0o700
+    for name in (db.name, db.name + "-wal", db.name + "-shm", db.name + ".lock"):
+        path = db.parent / name
+        if path.exists():
+            assert stat.S_IMODE(path.stat().st_mode) == 0o600, name
