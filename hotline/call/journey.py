@@ -208,7 +208,7 @@ class CallerJourney:
         await self._say("greeting", language)
         switchboard = self.services.switchboard
         try:
-            waiting = switchboard.enqueue(self.log.call_id, language)
+            waiting = switchboard.enqueue(self.log.call_id, language, self.log.reference)
         except QueueFull:
             return await self._busy(language)
         try:
@@ -328,6 +328,7 @@ class CallerJourney:
             stage_timeout_s=services.settings.stage_timeout_s,
         )
         seat.join(call, operator)
+        services.switchboard.connected(call)
         self.call = call
         try:
             await self.log.connected()
@@ -354,8 +355,13 @@ class CallerJourney:
                 finally:
                     playing.cancel()
         finally:
-            services.switchboard.release(seat)
-            await seat.link.send(Ended(call.call_id, call.reference))
+            services.switchboard.ended(call)
+            if seat.call is call:
+                services.switchboard.release(seat)
+            # Whoever answers the call now (its operator, or a supervisor who took it
+            # over) and everyone listening in learn that it ended.
+            for link in {call.operator.link, *call.watchers}:
+                await link.send(Ended(call.call_id, call.reference))
         return status
 
     async def _operator_party(self, seat: OperatorSeat, language: str) -> Party:

@@ -88,6 +88,24 @@ class CallLog:
             spoken_by_tts=spoken_by_tts,
         )
 
+    async def event(self, text: str, at_s: float) -> None:
+        """Something the hotline did in the call, kept in the record as a system line (a
+        supervisor stepping in, taking over)."""
+        await self._store.add_utterance(
+            self.call_id,
+            speaker=Speaker.SYSTEM,
+            language="en",
+            original=text,
+            start_s=at_s,
+            end_s=at_s,
+            confidence=1.0,
+            typed=True,
+        )
+
+    async def accessed(self, who: str, action: str, address: str | None = None) -> None:
+        """An access to this call's content for the audit log (a supervisor listening)."""
+        await self._store.audit(who, action, target=self.call_id, address=address)
+
     async def update_fields(self, **fields: str) -> None:
         """What the operator fills in; raises RecordError for a value the store refuses."""
         await self._store.update_fields(self.call_id, **fields)

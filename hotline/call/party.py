@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -33,6 +34,8 @@ class Party:
     captions_only: bool = False
     muted: bool = False
     listener: asyncio.Queue[np.ndarray | None] | None = None
+    taps: list[Callable[[np.ndarray], None]] = field(default_factory=list)
+    """Who else hears this party's own voice (a supervisor listening in)."""
 
     @property
     def hears_original(self) -> bool:
@@ -50,5 +53,7 @@ class Party:
         if self.muted:
             return
         self.recorder.write(pcm)
+        for tap in self.taps:
+            tap(pcm)
         if self.listener is not None:
             await self.listener.put(pcm)

@@ -7,6 +7,7 @@ given, owns every task it starts, and when either party hangs up cancels them al
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import logging
 from dataclasses import dataclass
@@ -14,6 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from hotline.call.intake import RecordSuggester
+from hotline.call.link import Link, ResampledLink
 from hotline.call.log import CallLog
 from hotline.call.metrics import CallMetrics
 from hotline.call.party import Party
@@ -26,6 +28,7 @@ from hotline.wire.messages import (
     PreviewResult,
     RecordSuggestion,
     Say,
+    WallCaption,
 )
 from hotline.wire.vocabulary import Speaker, Status
 from telephony import StreamResampler
@@ -34,6 +37,8 @@ __all__ = ["Call"]
 
 log = logging.getLogger(__name__)
 
+RECENT_CAPTIONS = 4
+"""Final captions of a call kept for the supervisors' wall."""
 MAX_RECOGNIZER_RESTARTS = 3
 """Fresh recognizers a leg gets after failures before it goes on without one."""
 AUDIO_QUEUE_FRAMES = 200
@@ -96,6 +101,9 @@ class Call:
         self.metrics = metrics if metrics is not None else CallMetrics()
         self.stage_timeout_s = stage_timeout_s
         self.speech_down: set[Speaker] = set()
+        self.watchers: set[Link] = set()
+        """Links that get a copy of every caption (supervisors listening in)."""
+        self.recent: collections.deque[WallCaption] = collections.deque(maxlen=RECENT_CAPTIONS)
         self.status: Status | None = None
         self.ended = asyncio.Event()
         self._legs = {Speaker.CALLER: _Leg(caller), Speaker.OPERATOR: _Leg(operator)}
@@ -251,7 +259,7 @@ class Call:
             if self.caller.playout.clear():
                 await self.caller.link.send(Clear())
         if isinstance(event, Partial):
-            await other.party.link.send(Caption(leg.role, event.text, final=False))
+            await self._caption(other.party, Caption(leg.role, event.text, final=False))
             self._translate_partial(leg, event.text)
             return
         if not event.text.strip():
@@ -286,10 +294,11 @@ class Call:
                 done = latest
                 result = await self.engines.translate([latest], leg.language, other.language)
                 if result.translated and self._latest_partial.get(leg.role):
-                    await other.party.link.send(
+                    await self._caption(
+                        other.party,
                         Caption(
                             leg.role, latest, final=False, text=result.texts[0], translated=True
-                        )
+                        ),
                     )
 
         assert self._tasks is not None
@@ -365,7 +374,8 @@ class Call:
             engine=engine,
             note=note or None,
         )
-        await other.party.link.send(caption)
+        await self._caption(other.party, caption)
+        self.recent.append(WallCaption(leg.role, text, translation if translated else None))
         if leg.role == Speaker.CALLER:
             suggestion = self.suggester.hear(text, translation)
             if suggestion is not None:
@@ -430,6 +440,29 @@ class Call:
                     "captions only until it is back"
                 )
             )
+
+    async def _caption(self, party: Party, caption: Caption) -> None:
+        """A caption to the party it is for, and to everyone watching the call."""
+        await party.link.send(caption)
+        for watcher in list(self.watchers):
+            await watcher.send(caption)
+
+    # --- supervisors -------------------------------------------------------------------
+
+    def take_over(self, link: Link, sample_rate: int) -> Link:
+        """Someone else answers as the operator from now on (a supervisor): what the operator
+        heard goes to ``link`` (resampled to ``sample_rate``), and what they say reaches the
+        call through the operator's party. Returns the operator's old link."""
+        party = self.operator
+        old = party.link
+        new: Link = (
+            link
+            if sample_rate == party.sample_rate
+            else ResampledLink(link, party.sample_rate, sample_rate)
+        )
+        party.link = new
+        party.playout.relink(new)
+        return old
 
     # --- what the parties do besides speaking ------------------------------------------
 

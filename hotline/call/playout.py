@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import logging
+from collections.abc import Callable
 
 import numpy as np
 
@@ -13,7 +14,7 @@ from hotline.call.link import Link
 from hotline.wire.messages import Say
 from telephony import WavWriter
 
-__all__ = ["Playout"]
+__all__ = ["Playout", "take_samples"]
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +46,10 @@ class Playout:
         self._queued_samples = 0
         self._under: collections.deque[np.ndarray] = collections.deque()
         self._under_samples = 0
+        self._voice: collections.deque[np.ndarray] = collections.deque()
+        self._voice_samples = 0
+        self.taps: list[Callable[[np.ndarray], None]] = []
+        """Who else hears what this party hears (a supervisor listening in)."""
         self._wake = asyncio.Event()
         self._idle = asyncio.Event()
         self._idle.set()
@@ -107,6 +112,18 @@ class Playout:
             self._under_samples -= len(self._under.popleft())
         self._wake.set()
 
+    def voice(self, pcm: np.ndarray) -> None:
+        """A third voice at full level (a supervisor whispering or barging in)."""
+        self._voice.append(pcm)
+        self._voice_samples += len(pcm)
+        while self._voice_samples > MAX_UNDER_S * self.sample_rate and self._voice:
+            self._voice_samples -= len(self._voice.popleft())
+        self._wake.set()
+
+    def relink(self, link: Link) -> None:
+        """From now on the audio goes to ``link`` (a supervisor taking the call over)."""
+        self._link = link
+
     async def drained(self) -> None:
         await self._idle.wait()
 
@@ -137,17 +154,13 @@ class Playout:
             self._idle.set()
         return (np.concatenate(parts) if parts else None), announces, ended
 
-    def _take_under(self, n: int) -> np.ndarray | None:
-        if not self._under:
-            return None
-        data = np.concatenate(self._under)
-        self._under.clear()
-        self._under_samples = 0
-        if len(data) > n:
-            self._under.append(data[n:])
-            self._under_samples = len(data) - n
-            data = data[:n]
-        return data
+    def _take_under(self, n: int) -> tuple[np.ndarray | None, np.ndarray | None]:
+        """Up to ``n`` samples of the other party's voice and of a third voice."""
+        under = take_samples(self._under, n)
+        self._under_samples = sum(len(x) for x in self._under)
+        voice = take_samples(self._voice, n)
+        self._voice_samples = sum(len(x) for x in self._voice)
+        return under, voice
 
     def _record(self, pcm: np.ndarray, now: float) -> None:
         if self._recorder is None or self._started_at is None:
@@ -165,17 +178,17 @@ class Playout:
         batch = int(BATCH_S * self.sample_rate)
         next_tick = loop.time()
         while True:
-            if not self.playing and not self._under:
+            if not self.playing and not self._under and not self._voice:
                 self._wake.clear()
                 await self._wake.wait()
                 next_tick = max(next_tick, loop.time())
             speech, announces, ended = self._take_speech(batch)
             for announce in announces:
                 await self._link.send(announce)
-            under = self._take_under(batch)
-            if speech is None and under is None:
+            under, voice = self._take_under(batch)
+            if speech is None and under is None and voice is None:
                 continue
-            out = self._mix(speech, under)
+            out = self._mix(speech, under, voice)
             sent = 0
             for end, name in ended:
                 if end > sent:
@@ -187,19 +200,36 @@ class Playout:
             self.audio_bytes_sent += out.nbytes
             now = loop.time()
             self._record(out, now)
+            for tap in self.taps:
+                tap(out)
             next_tick += len(out) / self.sample_rate
             if next_tick < now - 0.5:
                 next_tick = now
             await asyncio.sleep(max(0.0, next_tick - now - 0.02))
 
-    def _mix(self, speech: np.ndarray | None, under: np.ndarray | None) -> np.ndarray:
-        if under is None:
+    def _mix(
+        self, speech: np.ndarray | None, under: np.ndarray | None, voice: np.ndarray | None
+    ) -> np.ndarray:
+        if under is None and voice is None:
             return speech  # type: ignore[return-value]
-        quiet = under.astype(np.float32) * self._under_gain
-        if speech is None:
-            return quiet.astype(np.int16)
-        length = max(len(speech), len(quiet))
-        mixed = np.zeros(length, dtype=np.float32)
-        mixed[: len(speech)] += speech
-        mixed[: len(quiet)] += quiet
+        parts = [
+            (p, g)
+            for p, g in ((speech, 1.0), (under, self._under_gain), (voice, 1.0))
+            if p is not None
+        ]
+        mixed = np.zeros(max(len(p) for p, _ in parts), dtype=np.float32)
+        for pcm, gain in parts:
+            mixed[: len(pcm)] += pcm.astype(np.float32) * gain
         return np.clip(mixed, -32768, 32767).astype(np.int16)
+
+
+def take_samples(queue: collections.deque[np.ndarray], n: int) -> np.ndarray | None:
+    """Up to ``n`` samples from the front of ``queue``; the rest stays queued."""
+    if not queue:
+        return None
+    data = np.concatenate(queue)
+    queue.clear()
+    if len(data) > n:
+        queue.append(data[n:])
+        data = data[:n]
+    return data

@@ -65,6 +65,7 @@ class OperatorSeat:
 class WaitingCall:
     call_id: str
     language: str
+    reference: str = ""
     since: float = field(default_factory=time.monotonic)
     assigned: asyncio.Future[tuple[OperatorSeat, str]] = field(
         default_factory=lambda: asyncio.get_running_loop().create_future()
@@ -82,6 +83,10 @@ class Switchboard:
         self.can_translate = can_translate
         self.seats: dict[str, OperatorSeat] = {}
         self.waiting: list[WaitingCall] = []
+        self.calls: dict[str, Call] = {}
+        """Connected calls, by id, until they end (the supervisors' wall)."""
+        self.watchers: list[Callable[[], None]] = []
+        """Told of every change to the queue or the connected calls."""
 
     def serving_language(self, seat: OperatorSeat, caller_language: str) -> tuple[int, str]:
         """The seat language to use with this caller, ranked: 0 the caller's own language,
@@ -105,10 +110,10 @@ class Switchboard:
         if self.seats.get(seat.name) is seat:
             del self.seats[seat.name]
 
-    def enqueue(self, call_id: str, language: str) -> WaitingCall:
+    def enqueue(self, call_id: str, language: str, reference: str = "") -> WaitingCall:
         if len(self.waiting) >= self.max_queue:
             raise QueueFull(f"{len(self.waiting)} calls are already waiting")
-        waiting = WaitingCall(call_id, language)
+        waiting = WaitingCall(call_id, language, reference)
         self.waiting.append(waiting)
         self.dispatch()
         self._notify()
@@ -126,6 +131,24 @@ class Switchboard:
         """The seat's call ended: it can take the next one."""
         seat.taken_by, seat.call, seat.party = None, None, None
         self.dispatch()
+
+    def connected(self, call: Call) -> None:
+        self.calls[call.call_id] = call
+        self._notify()
+
+    def ended(self, call: Call) -> None:
+        if self.calls.get(call.call_id) is call:
+            del self.calls[call.call_id]
+            self._notify()
+
+    def hand_over(self, call: Call) -> OperatorSeat | None:
+        """Someone took ``call`` over from its operator: the seat is free for the next call
+        (and no longer hears this one). Returns the seat it left, if any."""
+        for seat in self.seats.values():
+            if seat.call is call:
+                self.release(seat)
+                return seat
+        return None
 
     def accept(self, seat: OperatorSeat, call_id: str) -> bool:
         """An operator picks a waiting call by hand."""
@@ -163,3 +186,5 @@ class Switchboard:
         for seat in self.seats.values():
             if seat.on_queue_change is not None:
                 seat.on_queue_change()
+        for watcher in list(self.watchers):
+            watcher()

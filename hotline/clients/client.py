@@ -32,13 +32,22 @@ from hotline.wire.messages import (
     QuickReply,
     RecordUpdate,
     Reply,
+    Supervise,
     TypedText,
+    Whisper,
     encode,
     parse_server_message,
 )
-from hotline.wire.vocabulary import CallState, Role, ServerType
+from hotline.wire.vocabulary import CallState, Role, ServerType, SupervisorMode
 
-__all__ = ["HotlineClient", "CallerClient", "OperatorClient", "origin_for", "stream_pcm"]
+__all__ = [
+    "HotlineClient",
+    "CallerClient",
+    "OperatorClient",
+    "SupervisorClient",
+    "origin_for",
+    "stream_pcm",
+]
 
 
 def origin_for(url: str) -> Origin:
@@ -206,6 +215,35 @@ class OperatorClient(HotlineClient):
 
     async def accept(self, call_id: str) -> None:
         await self.send(Accept(call_id))
+
+
+class SupervisorClient(OperatorClient):
+    """A supervisor: the wall of live calls, and stepping into one. After a takeover the
+    operator's actions (reply, preview, quick replies, the record, hang-up) are theirs."""
+
+    role = Role.SUPERVISOR
+
+    async def sign_in(  # type: ignore[override]
+        self, name: str, password: str | None = None, **options: Any
+    ) -> dict[str, Any]:
+        return await self.connect(name=name, password=password, **options)
+
+    async def supervise(self, call_id: str, mode: str) -> dict[str, Any]:
+        """Step into ``call_id`` as ``mode`` (monitor, whisper, barge, takeover, leave);
+        returns the server's ``supervising`` (or ``error``) answer."""
+        start = len(self.messages)
+        await self.send(Supervise(call_id, SupervisorMode(mode)))
+        return await self.wait_for(
+            lambda m: m["type"] in (ServerType.SUPERVISING, ServerType.ERROR), start=start
+        )
+
+    async def whisper(self, text: str) -> None:
+        await self.send(Whisper(text))
+
+    def wall(self) -> list[dict[str, Any]]:
+        """The calls on the latest wall."""
+        walls = self.of_type(ServerType.WALL)
+        return walls[-1]["calls"] if walls else []
 
 
 async def stream_pcm(

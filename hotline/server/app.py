@@ -23,6 +23,7 @@ from hotline.accounts import FIRST_ADMIN_FILENAME, ensure_first_admin
 from hotline.call.journey import CallServices
 from hotline.call.metrics import CallMetrics
 from hotline.call.routing import Switchboard
+from hotline.call.supervision import Supervisor
 from hotline.config import Config, ConfigError, SecurityConfig
 from hotline.engines import Engines
 from hotline.records import DEFAULT_FILENAME, AsyncRecordStore
@@ -36,6 +37,7 @@ from hotline.server.metrics import LiveState, metrics_response
 from hotline.server.operator import OperatorSession
 from hotline.server.signin import SignIn
 from hotline.server.sip import SipServer
+from hotline.server.supervisor import SupervisorSession
 from hotline.server.twilio import TwilioSession, check_signature, voice_webhook
 from hotline.wire.messages import ProtocolError
 from hotline.wire.vocabulary import CloseCode, ErrorCode
@@ -44,7 +46,7 @@ __all__ = ["HotlineServer", "WEBSOCKET_PATHS"]
 
 log = logging.getLogger(__name__)
 
-WEBSOCKET_PATHS = ("/call", "/operator", "/asr", "/twilio")
+WEBSOCKET_PATHS = ("/call", "/operator", "/supervisor", "/asr", "/twilio")
 
 
 class HotlineServer:
@@ -66,6 +68,7 @@ class HotlineServer:
         self.sign_in: SignIn | None = None
         self.doors = Doors(config.security)
         self.metrics = CallMetrics()
+        self.supervisors: dict[str, Supervisor] = {}
         self._metrics_http: Any = None
         self._owns_engines = engines is None
         self._owns_store = store is None
@@ -199,6 +202,16 @@ class HotlineServer:
                 assert self.sign_in is not None
                 await OperatorSession(
                     self.services.switchboard,
+                    ws,
+                    sign_in=self.sign_in,
+                    max_frame_bytes=max_frame_bytes,
+                    metrics=self.metrics,
+                ).run()
+            elif path == "/supervisor":
+                assert self.sign_in is not None
+                await SupervisorSession(
+                    self.services.switchboard,
+                    self.supervisors,
                     ws,
                     sign_in=self.sign_in,
                     max_frame_bytes=max_frame_bytes,

@@ -35,7 +35,7 @@ from hotline.wire.messages import (
 from hotline.wire.vocabulary import AccountRole, ErrorCode, Role, Status
 from telephony import pcm_from_bytes
 
-__all__ = ["OperatorSession"]
+__all__ = ["OperatorSession", "answer_call"]
 
 log = logging.getLogger(__name__)
 
@@ -157,28 +157,8 @@ class OperatorSession:
             case Accept(call_id=call_id):
                 if not self.switchboard.accept(seat, call_id):
                     raise ProtocolError(ErrorCode.NO_CALL, f"call {call_id} is not waiting for you")
-            case Hangup():
-                self._need_call().end(Status.COMPLETED)
-            case Reply(text=text, translation=translation):
-                sent = await self._need_call().operator_reply(text, translation)
-                await self.link.send(ReplySent.of(sent))
-            case Preview(text=text):
-                await self.link.send(await self._need_call().preview(text))
-            case QuickReply(id=reply_id, params=params):
-                try:
-                    sent = await self._need_call().quick_reply(reply_id, params)
-                except KeyError:
-                    raise ProtocolError(
-                        ErrorCode.BAD_MESSAGE, f"no quick reply named {reply_id!r}"
-                    ) from None
-                await self.link.send(ReplySent.of(sent))
-            case RecordUpdate(fields=fields):
-                call = self._need_call()
-                try:
-                    await call.update_record(fields)
-                except RecordError as exc:
-                    raise ProtocolError(ErrorCode.BAD_MESSAGE, str(exc)) from None
-                await self.link.send(RecordSaved(call.call_id))
+            case Hangup() | Reply() | Preview() | QuickReply() | RecordUpdate() as action:
+                await answer_call(self._need_call(), action, self.link)
             case Settings(captions_only=captions_only, hear_original=hear_original, muted=muted):
                 self._settings(captions_only, hear_original, muted)
             case Hello():
@@ -201,3 +181,32 @@ class OperatorSession:
                 party.hears_original = hear_original
         if muted is not None and party is not None:
             party.muted = muted
+
+
+async def answer_call(
+    call: Call, action: Hangup | Reply | Preview | QuickReply | RecordUpdate, link: WebSocketLink
+) -> None:
+    """What whoever answers a call (its operator, or a supervisor who took it over) does in
+    it; answers go back on ``link``."""
+    match action:
+        case Hangup():
+            call.end(Status.COMPLETED)
+        case Reply(text=text, translation=translation):
+            sent = await call.operator_reply(text, translation)
+            await link.send(ReplySent.of(sent))
+        case Preview(text=text):
+            await link.send(await call.preview(text))
+        case QuickReply(id=reply_id, params=params):
+            try:
+                sent = await call.quick_reply(reply_id, params)
+            except KeyError:
+                raise ProtocolError(
+                    ErrorCode.BAD_MESSAGE, f"no quick reply named {reply_id!r}"
+                ) from None
+            await link.send(ReplySent.of(sent))
+        case RecordUpdate(fields=fields):
+            try:
+                await call.update_record(fields)
+            except RecordError as exc:
+                raise ProtocolError(ErrorCode.BAD_MESSAGE, str(exc)) from None
+            await link.send(RecordSaved(call.call_id))

@@ -46,7 +46,12 @@ CONTENT_SECURITY_POLICY = (
 """The pages load only their own scripts and styles and talk only to this server; no
 other site may frame them (clickjacking) or inject script."""
 
-PAGES = {"/": "console.html", "/console": "console.html", "/caller": "caller.html"}
+PAGES = {
+    "/": "console.html",
+    "/console": "console.html",
+    "/caller": "caller.html",
+    "/wall": "wall.html",
+}
 _ASSET = re.compile(r"/static/([A-Za-z0-9_-][A-Za-z0-9_.-]{0,80})")
 
 

@@ -16,6 +16,8 @@ export const CLIENT = Object.freeze({
   QUICK_REPLY: "quick_reply",
   RECORD: "record",
   SETTINGS: "settings",
+  SUPERVISE: "supervise",
+  WHISPER: "whisper",
 });
 export const SERVER = Object.freeze({
   ERROR: "error",
@@ -33,6 +35,8 @@ export const SERVER = Object.freeze({
   REPLY_SENT: "reply_sent",
   RECORD_SUGGESTION: "record_suggestion",
   RECORD_SAVED: "record_saved",
+  WALL: "wall",
+  SUPERVISING: "supervising",
 });
 export const ERROR = Object.freeze({
   BAD_JSON: "bad_json",
@@ -55,6 +59,7 @@ export const ERROR = Object.freeze({
 export const ROLE = Object.freeze({
   CALLER: "caller",
   OPERATOR: "operator",
+  SUPERVISOR: "supervisor",
 });
 export const SPEAKER = Object.freeze({
   CALLER: "caller",
@@ -88,4 +93,11 @@ export const CLOSE = Object.freeze({
   MESSAGE_TOO_BIG: 1009,
   INTERNAL_ERROR: 1011,
   TRY_AGAIN_LATER: 1013,
+});
+export const MODE = Object.freeze({
+  MONITOR: "monitor",
+  WHISPER: "whisper",
+  BARGE: "barge",
+  TAKEOVER: "takeover",
+  LEAVE: "leave",
 });

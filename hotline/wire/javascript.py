@@ -26,6 +26,7 @@ from hotline.wire.vocabulary import (
     ServerType,
     Speaker,
     Status,
+    SupervisorMode,
 )
 
 __all__ = ["WIRE_JS", "render"]
@@ -42,6 +43,7 @@ _ENUMS: dict[str, type[Enum]] = {
     "STATUS": Status,
     "KIND": Kind,
     "CLOSE": CloseCode,
+    "MODE": SupervisorMode,
 }
 
 

@@ -25,11 +25,13 @@ from hotline.wire.vocabulary import (
     ServerType,
     Speaker,
     Status,
+    SupervisorMode,
 )
 
 __all__ = [
     "CALLER_TYPES",
     "OPERATOR_TYPES",
+    "SUPERVISOR_TYPES",
     "ProtocolError",
     # client → server
     "Hello",
@@ -43,6 +45,8 @@ __all__ = [
     "QuickReply",
     "RecordUpdate",
     "Settings",
+    "Supervise",
+    "Whisper",
     "ClientMessage",
     # server → client
     "ErrorMessage",
@@ -63,6 +67,10 @@ __all__ = [
     "PreviewResult",
     "RecordSuggestion",
     "RecordSaved",
+    "WallCaption",
+    "WallCall",
+    "Wall",
+    "Supervising",
     "ServerMessage",
     # frames
     "parse_message",
@@ -173,6 +181,23 @@ class Settings:
     muted: bool | None = None
 
 
+@dataclass(slots=True)
+class Supervise:
+    """A supervisor steps into a call (or changes how), or ``leave``s it."""
+
+    TYPE: ClassVar[ClientType] = ClientType.SUPERVISE
+    call_id: str
+    mode: SupervisorMode
+
+
+@dataclass(slots=True)
+class Whisper:
+    """Typed words for the operator's eyes only."""
+
+    TYPE: ClassVar[ClientType] = ClientType.WHISPER
+    text: str
+
+
 ClientMessage = (
     Hello
     | Dtmf
@@ -185,6 +210,8 @@ ClientMessage = (
     | QuickReply
     | RecordUpdate
     | Settings
+    | Supervise
+    | Whisper
 )
 
 CALLER_TYPES = frozenset({ClientType.HELLO, ClientType.DTMF, ClientType.TEXT, ClientType.HANGUP})
@@ -201,6 +228,24 @@ OPERATOR_TYPES = frozenset(
         ClientType.SETTINGS,
     }
 )
+SUPERVISOR_TYPES = frozenset(
+    {
+        ClientType.HELLO,
+        ClientType.SUPERVISE,
+        ClientType.WHISPER,
+        # once a supervisor has taken a call over, they answer it as its operator would
+        ClientType.HANGUP,
+        ClientType.REPLY,
+        ClientType.PREVIEW,
+        ClientType.QUICK_REPLY,
+        ClientType.RECORD,
+    }
+)
+_TYPES_OF = {
+    Role.CALLER: CALLER_TYPES,
+    Role.OPERATOR: OPERATOR_TYPES,
+    Role.SUPERVISOR: SUPERVISOR_TYPES,
+}
 
 
 # --- server → client ------------------------------------------------------------------
@@ -378,6 +423,45 @@ class RecordSaved:
     call_id: str
 
 
+@dataclass(slots=True)
+class WallCaption:
+    speaker: Speaker
+    original: str
+    text: str | None = None
+
+
+@dataclass(slots=True)
+class WallCall:
+    """One call on the supervisors' wall: waiting (``queued``) or connected."""
+
+    call_id: str
+    reference: str
+    state: CallState
+    caller_language: str | None
+    seconds: float
+    operator: str | None = None
+    operator_language: str | None = None
+    supervisors: list[str] = field(default_factory=list)
+    captions: list[WallCaption] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class Wall:
+    """Every live call, for supervisors; sent again whenever it changes."""
+
+    TYPE: ClassVar[ServerType] = ServerType.WALL
+    calls: list[WallCall]
+
+
+@dataclass(slots=True)
+class Supervising:
+    """How this supervisor is now in a call (``leave``: no longer)."""
+
+    TYPE: ClassVar[ServerType] = ServerType.SUPERVISING
+    call_id: str
+    mode: SupervisorMode
+
+
 ServerMessage = (
     ErrorMessage
     | Menu
@@ -395,6 +479,8 @@ ServerMessage = (
     | PreviewResult
     | RecordSuggestion
     | RecordSaved
+    | Wall
+    | Supervising
 )
 
 
@@ -478,11 +564,12 @@ def _hello(obj: dict[str, Any], role: Role) -> Hello:
         hear_original=bool(_flag(obj, "hear_original", True)),
         auto_accept=bool(_flag(obj, "auto_accept", True)),
     )
-    if role == Role.OPERATOR:
+    if role != Role.CALLER:
         if hello.token is None and not (hello.name and hello.password):
             raise ProtocolError(
                 ErrorCode.BAD_CREDENTIALS,
-                "an operator hello needs a 'name' and 'password', or the 'token' of a session",
+                f"a{'n' if role == Role.OPERATOR else ''} {role} hello needs a 'name' and "
+                "'password', or the 'token' of a session",
                 fatal=True,
             )
         if not hello.languages and hello.language:
@@ -499,7 +586,7 @@ def parse_message(role: Role, frame: str) -> ClientMessage:
     if not isinstance(obj, dict):
         raise ProtocolError(ErrorCode.BAD_MESSAGE, "a message must be a JSON object")
     kind = obj.get("type")
-    allowed = CALLER_TYPES if role == Role.CALLER else OPERATOR_TYPES
+    allowed = _TYPES_OF[role]
     if not isinstance(kind, str) or kind not in allowed:
         raise ProtocolError(
             ErrorCode.UNKNOWN_TYPE,
@@ -548,6 +635,16 @@ def parse_message(role: Role, frame: str) -> ClientMessage:
                 hear_original=_flag(obj, "hear_original", None),
                 muted=_flag(obj, "muted", None),
             )
+        case ClientType.SUPERVISE:
+            mode = obj.get("mode")
+            if mode not in set(SupervisorMode):
+                raise ProtocolError(
+                    ErrorCode.BAD_MESSAGE,
+                    f"'mode' must be one of {', '.join(SupervisorMode)}",
+                )
+            return Supervise(_text(obj, "call_id", limit=64), SupervisorMode(mode))
+        case ClientType.WHISPER:
+            return Whisper(_text(obj, "text"))
     raise AssertionError(kind)
 
 
@@ -568,17 +665,21 @@ _SERVER_TYPES: dict[ServerType, type] = {
         PreviewResult,
         RecordSuggestion,
         RecordSaved,
+        Wall,
+        Supervising,
     )
 }
 _NESTED: dict[tuple[type, str], type] = {
     (Menu, "options"): MenuOption,
     (Queue, "calls"): QueuedCall,
+    (Wall, "calls"): WallCall,
 }
 _ENUMS: dict[str, type] = {
     "code": ErrorCode,
     "state": CallState,
     "speaker": Speaker,
     "status": Status,
+    "mode": SupervisorMode,
 }
 
 

@@ -28,6 +28,7 @@ __all__ = [
     "ServerType",
     "Speaker",
     "Status",
+    "SupervisorMode",
 ]
 
 PROTOCOL_VERSION = 1
@@ -37,10 +38,23 @@ RECORD_FIELDS = ("kind", "category", "place", "urgency", "notes")
 
 
 class Role(StrEnum):
-    """Who is at the other end of a ``/call`` or ``/operator`` connection."""
+    """Who is at the other end of a ``/call``, ``/operator`` or ``/supervisor`` connection."""
 
     CALLER = "caller"
     OPERATOR = "operator"
+    SUPERVISOR = "supervisor"
+
+
+class SupervisorMode(StrEnum):
+    """How a supervisor is in a call: ``monitor`` hears it; ``whisper`` also talks to the
+    operator only; ``barge`` talks to both; ``takeover`` replaces the operator; ``leave``
+    steps out."""
+
+    MONITOR = "monitor"
+    WHISPER = "whisper"
+    BARGE = "barge"
+    TAKEOVER = "takeover"
+    LEAVE = "leave"
 
 
 class Speaker(StrEnum):
@@ -65,6 +79,8 @@ class ClientType(StrEnum):
     QUICK_REPLY = "quick_reply"
     RECORD = "record"
     SETTINGS = "settings"
+    SUPERVISE = "supervise"
+    WHISPER = "whisper"
 
 
 class ServerType(StrEnum):
@@ -85,6 +101,8 @@ class ServerType(StrEnum):
     REPLY_SENT = "reply_sent"
     RECORD_SUGGESTION = "record_suggestion"
     RECORD_SAVED = "record_saved"
+    WALL = "wall"
+    SUPERVISING = "supervising"
 
 
 class ErrorCode(StrEnum):
