@@ -47,6 +47,7 @@ class TtsConfig:
 @dataclass(slots=True)
 class CallConfig:
     max_queue: int = 10
+    capacity: int = 0
     queue_announce_s: float = 15.0
     queue_timeout_s: float = 600.0
     original_voice_gain_db: float = -18.0

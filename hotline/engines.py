@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import time
 from collections import Counter
 from collections.abc import AsyncIterator, Callable
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -75,6 +76,9 @@ NARROWBAND_RATE = 8000
 NARROWBAND_FILLS = {"fold": lambda: BandFold(-30.0), "noise": lambda: HighBandNoise(-50.0)}
 BEST_FILL = {"vosk": "fold", "pocketsphinx": "noise"}
 """Which fill helped which engine most on real phone-band speech (docs/quality.md)."""
+CAPACITY_UTILIZATION = 0.6
+CALL_OVERHEAD = 0.03
+"""CPU seconds per call-second besides recognition (voices, translation, the call loop)."""
 WARM_UP_PHRASES = {
     "en": "Hello, I would like to report a problem in my street.",
     "ko": "안녕하세요, 우리 동네에 문제가 있어서 전화했습니다.",
@@ -185,6 +189,8 @@ class Engines:
         self._voice: Synthesizer = default_synthesizer(
             workers=config.tts.workers, cache_size=config.tts.cache_size
         )
+        self.asr_cost: float | None = None
+        """Seconds of one core per second of speech recognized, measured by warm_up."""
         self.failures: Counter[str] = Counter()
         """Engine failures by stage (asr, translate, tts) that calls survived, for metrics."""
         self.restarts: Counter[str] = Counter()
@@ -308,6 +314,25 @@ class Engines:
             finally:
                 for stream in streams:
                     stream.release()
+            # One more pass alone on a settled recognizer, timed: what a second of speech
+            # costs this engine.
+            timed = self._open_stream(language)
+            try:
+                started = time.perf_counter()
+                await _settle(timed, speech)
+                cost = (time.perf_counter() - started) / max(len(speech) / ASR_RATE, 0.1)
+                self.asr_cost = max(self.asr_cost or 0.0, cost)
+            finally:
+                timed.release()
+
+    def estimated_capacity(self) -> int:
+        """Simultaneous calls this machine carries within the latency targets, from what
+        recognition cost at warm-up: each call runs two recognizer legs, plus a little for
+        voices and translation, and the cores are kept at most 60 % busy so that bursts
+        (everyone speaking at once) still fit."""
+        cpus = os.cpu_count() or 2
+        per_call = 2 * (self.asr_cost if self.asr_cost is not None else 0.1) + CALL_OVERHEAD
+        return max(1, int(cpus * CAPACITY_UTILIZATION / per_call))
 
     def close(self) -> None:
         self._voice.close()

@@ -97,6 +97,8 @@ async def start_server(engines, tmp_path) -> AsyncIterator:
     async def start(configure=None, **call_settings):
         """``configure(config)`` may change any section; keywords set ``config.call``."""
         config = load_config(environ={}, port=0, data_dir=str(tmp_path / f"data{len(servers)}"))
+        # Room for every call a test makes at once (admission control has tests of its own).
+        config.call.capacity = 100
         for key, value in call_settings.items():
             setattr(config.call, key, value)
         if configure is not None:

@@ -40,6 +40,7 @@ from hotline.bench.common import (
     KOREAN_CLIP,
     KOREAN_WARM_UP,
     RATE,
+    UNLIMITED_SERVER_ENV,
     BenchError,
     Summary,
     busy_cpu_s,
@@ -224,6 +225,7 @@ def running(system: str, peer: str | None, workdir: Path) -> Iterator[ServerProc
     log_path = workdir / f"{system}-{port}.log"
     env = dict(os.environ)
     if system == "ours":
+        env.update(UNLIMITED_SERVER_ENV)
         command = [
             sys.executable,
             "-c",

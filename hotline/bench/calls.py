@@ -31,6 +31,7 @@ import numpy as np
 from hotline.bench.common import (
     COMPLAINTS,
     RATE,
+    UNLIMITED_SERVER_ENV,
     BenchError,
     Summary,
     busy_cpu_s,
@@ -770,7 +771,7 @@ async def _idle_rss(server: ServerUnderTest, samples: int = 3, every_s: float = 
 
 
 def parse_env(pairs: Sequence[str]) -> dict[str, str]:
-    env = {"HOTLINE_TTS_CACHE_SIZE": "0"}
+    env = {"HOTLINE_TTS_CACHE_SIZE": "0", **UNLIMITED_SERVER_ENV}
     for pair in pairs:
         key, sep, value = pair.partition("=")
         if not sep or not key.startswith("HOTLINE_"):

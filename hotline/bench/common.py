@@ -18,6 +18,15 @@ if TYPE_CHECKING:
     from tts import Synthesizer
 
 RATE = 16000
+UNLIMITED_SERVER_ENV = {
+    "HOTLINE_CALL_CAPACITY": "10000",
+    "HOTLINE_SECURITY_CALLS_PER_MINUTE_PER_ADDRESS": "1000000",
+    "HOTLINE_SECURITY_ASR_SESSIONS_PER_ADDRESS": "10000",
+    "HOTLINE_SECURITY_ASR_SESSIONS_MAX": "10000",
+}
+"""The servers that the scaling benchmarks load from one address: no admission control and
+no per-address limits, so that what is measured is the engines and the call path (the
+overload benchmark, ``hotline bench faults``, keeps them)."""
 SPEECH_THRESHOLD = 328
 
 REPO = Path(__file__).resolve().parents[2]

@@ -78,9 +78,21 @@ class WaitingCall:
 class Switchboard:
     """The queue of waiting calls and the seats of signed-in operators."""
 
-    def __init__(self, max_queue: int, can_translate: Callable[[str, str], bool]) -> None:
+    def __init__(
+        self,
+        max_queue: int,
+        can_translate: Callable[[str, str], bool],
+        capacity: float = float("inf"),
+        other_load: Callable[[], float] = lambda: 0.0,
+    ) -> None:
+        """``capacity`` is how many calls this server carries at once within its latency
+        targets; past it, callers wait in the queue (or hear busy) even when an operator
+        is free. ``other_load`` is the rest of the work that shares the engines (``/asr``
+        sessions), counted in calls."""
         self.max_queue = max_queue
         self.can_translate = can_translate
+        self.capacity = capacity
+        self.other_load = other_load
         self.seats: dict[str, OperatorSeat] = {}
         self.waiting: list[WaitingCall] = []
         self.calls: dict[str, Call] = {}
@@ -152,15 +164,28 @@ class Switchboard:
 
     def accept(self, seat: OperatorSeat, call_id: str) -> bool:
         """An operator picks a waiting call by hand."""
+        if not self.has_room():
+            return False
         for waiting in self.waiting:
             if waiting.call_id == call_id and seat.free:
                 self._assign(waiting, seat, self.serving_language(seat, waiting.language)[1])
                 return True
         return False
 
+    def load(self) -> float:
+        """Calls connected or being connected, plus the other work, in calls."""
+        busy = {seat.taken_by for seat in self.seats.values() if seat.taken_by is not None}
+        return len(busy | set(self.calls)) + self.other_load()
+
+    def has_room(self) -> bool:
+        return self.load() + 1 <= self.capacity
+
     def dispatch(self) -> None:
-        """Assign free auto-accepting seats to waiting calls, first come first served."""
+        """Assign free auto-accepting seats to waiting calls, first come first served, while
+        the server has room for another call."""
         for waiting in list(self.waiting):
+            if not self.has_room():
+                return
             best: tuple[int, OperatorSeat, str] | None = None
             for seat in self.seats.values():
                 if not (seat.free and seat.auto_accept):

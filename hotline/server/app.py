@@ -47,6 +47,8 @@ __all__ = ["HotlineServer", "WEBSOCKET_PATHS"]
 log = logging.getLogger(__name__)
 
 WEBSOCKET_PATHS = ("/call", "/operator", "/supervisor", "/asr", "/twilio")
+ASR_SESSION_LOAD = 0.5
+"""An /asr session runs one recognizer, half of what a call's two legs run."""
 
 
 class HotlineServer:
@@ -95,7 +97,18 @@ class HotlineServer:
         if self.engines is None:
             self.engines = await loop.run_in_executor(None, Engines, self.config)
             await self.engines.warm_up()
-        self.switchboard = Switchboard(self.config.call.max_queue, self.engines.can_translate)
+        self.capacity = self.config.call.capacity or self.engines.estimated_capacity()
+        log.info(
+            "capacity: %d simultaneous calls (%s)",
+            self.capacity,
+            "configured" if self.config.call.capacity else "measured at start",
+        )
+        self.switchboard = Switchboard(
+            self.config.call.max_queue,
+            self.engines.can_translate,
+            capacity=self.capacity,
+            other_load=lambda: sum(self.doors.asr_open.values()) * ASR_SESSION_LOAD,
+        )
         self.services = CallServices(
             self.engines,
             self.store,
@@ -246,7 +259,13 @@ class HotlineServer:
             await ws.close(CloseCode.POLICY_VIOLATION, "this server's /asr needs a session token")
             return
         try:
-            with self.doors.asr_session(peer_address(ws), signed_in):
+            assert self.switchboard is not None
+            switchboard = self.switchboard
+            with self.doors.asr_session(
+                peer_address(ws),
+                signed_in,
+                has_room=lambda: switchboard.load() + ASR_SESSION_LOAD <= switchboard.capacity,
+            ):
                 await serve_vosk_protocol(ws, self.engines, self.config)
         except Refused as refused:
             self.metrics.refused.labels("asr_capacity").inc()

@@ -110,11 +110,18 @@ class Doors:
     # --- /asr ------------------------------------------------------------------------
 
     @contextlib.contextmanager
-    def asr_session(self, address: str, signed_in: bool = False) -> Iterator[None]:
+    def asr_session(
+        self,
+        address: str,
+        signed_in: bool = False,
+        has_room: Callable[[], bool] = lambda: True,
+    ) -> Iterator[None]:
         """Hold one ``/asr`` slot for the session's life. A signed-in client (a session
-        token) is not held to the per-address limit, only to the server's."""
+        token) is not held to the per-address limit, only to the server's: its session cap
+        and ``has_room`` (the capacity it shares with calls), so that a new stream is
+        refused rather than every stream slowed."""
         total = sum(self.asr_open.values())
-        if total >= self.asr_max:
+        if total >= self.asr_max or not has_room():
             raise Refused(
                 f"the speech recognition service is full ({self.asr_max} sessions); try again later"
             )

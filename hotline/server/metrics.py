@@ -57,6 +57,15 @@ class LiveState(Collector):
         yield GaugeMetricFamily(
             "hotline_asr_sessions", "Open /asr sessions", value=sum(self._doors.asr_open.values())
         )
+        if switchboard is not None:
+            yield GaugeMetricFamily(
+                "hotline_capacity_calls",
+                "Simultaneous calls this server carries within its latency targets",
+                value=switchboard.capacity,
+            )
+            yield GaugeMetricFamily(
+                "hotline_load_calls", "Calls and /asr work now, in calls", value=switchboard.load()
+            )
         pools = GaugeMetricFamily(
             "hotline_engine_pool", "Recognizers per engine and state", labels=["engine", "state"]
         )

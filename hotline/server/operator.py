@@ -155,6 +155,11 @@ class OperatorSession:
                 seat.available = available
                 self.switchboard.dispatch()
             case Accept(call_id=call_id):
+                if not self.switchboard.has_room():
+                    raise ProtocolError(
+                        ErrorCode.SERVER_FULL,
+                        "the server is carrying all the calls it can; the call stays queued",
+                    )
                 if not self.switchboard.accept(seat, call_id):
                     raise ProtocolError(ErrorCode.NO_CALL, f"call {call_id} is not waiting for you")
             case Hangup() | Reply() | Preview() | QuickReply() | RecordUpdate() as action:

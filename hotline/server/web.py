@@ -65,6 +65,8 @@ def respond(request: Any, switchboard: Switchboard | None, menu_languages: list[
                 "protocol": PROTOCOL_VERSION,
                 "operators": len(switchboard.seats) if switchboard else 0,
                 "waiting": len(switchboard.waiting) if switchboard else 0,
+                "calls": len(switchboard.calls) if switchboard else 0,
+                "capacity": switchboard.capacity if switchboard else 0,
             }
         )
     if path == "/api/languages":

@@ -87,3 +87,28 @@ async def test_one_name_signs_in_once_and_every_seat_hears_queue_changes():
     board.enqueue("c2", "ko")
     (queued,) = board.queue_snapshot()
     assert (queued.call_id, queued.language) == ("c2", "ko") and queued.waiting_s >= 0
+
+
+async def test_past_its_capacity_the_server_keeps_callers_queued_though_operators_are_free():
+    asr_load = [0.0]
+    board = Switchboard(10, can_translate, capacity=2, other_load=lambda: asr_load[0])
+    seats = [OperatorSeat(name, ["en"]) for name in ("ana", "bo", "cy")]
+    for seat in seats:
+        board.sign_in(seat)
+    calls = [board.enqueue(f"c{i}", "en") for i in range(3)]
+    assert [c.assigned.done() for c in calls] == [True, True, False]
+    assert board.position(calls[2]) == 1 and seats[2].free
+    assert not board.accept(seats[2], "c2"), "not by hand either"
+    board.release(calls[0].assigned.result()[0])
+    assert calls[2].assigned.done(), "a call that ends makes room for the next"
+
+
+async def test_other_work_on_the_engines_counts_against_the_capacity():
+    asr_load = [1.5]
+    board = Switchboard(10, can_translate, capacity=2, other_load=lambda: asr_load[0])
+    board.sign_in(OperatorSeat("ana", ["en"]))
+    waiting = board.enqueue("c1", "en")
+    assert not waiting.assigned.done() and board.load() == 1.5
+    asr_load[0] = 0.5
+    board.dispatch()
+    assert waiting.assigned.done()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import re
 
@@ -515,3 +516,37 @@ async def test_words_spoken_right_before_hang_up_are_still_recorded(start_server
         utterances = store.get(ready["call_id"]).utterances
     assert [u.speaker for u in utterances] == ["caller"]
     assert utterances[0].original and utterances[0].translation_language == "es"
+
+
+async def test_past_capacity_callers_hear_the_queue_in_their_language_then_get_through(
+    start_server,
+):
+    server = await start_server(capacity=1)
+    assert (await asyncio.to_thread(_healthz, server))["capacity"] == 1
+    for name in ("ana", "bo"):
+        await operator_signed_in(server, name, ["es", "en"])
+    first = CallerClient(url(server, "/call"), RATE)
+    await first.call("en")
+    await first.connected()
+    second = CallerClient(url(server, "/call"), RATE)
+    await second.call("es")
+    queued = await second.wait_for(lambda m: m["type"] == "status" and m["state"] == "queued")
+    assert queued["position"] == 1, "an operator is free, but the server is full"
+    position = await second.wait_for(lambda m: m["type"] == "say" and m.get("prompt") == "position")
+    assert position["text"] == "Usted es el número 1 en la cola."
+
+    asr = await websockets.connect(url(server, "/asr"))
+    with contextlib.suppress(websockets.ConnectionClosed):
+        await asyncio.wait_for(asr.recv(), 10)
+    assert asr.close_code == 1013 and "full" in asr.close_reason, "/asr refuses, not slows"
+
+    await first.hangup()
+    await second.connected()
+    await second.close()
+
+
+def _healthz(server) -> dict:
+    import urllib.request
+
+    with urllib.request.urlopen(f"http://127.0.0.1:{server.port}/healthz", timeout=10) as r:
+        return json.load(r)

@@ -38,6 +38,9 @@ def transcript(folder: Path, clip: str) -> str:
 async def server(tmp_path_factory: pytest.TempPathFactory):
     data_dir = tmp_path_factory.mktemp("asr-endpoint")
     config = load_config(environ={}, port=0, data_dir=str(data_dir))
+    # These tests open sessions side by side from one address; the limits have their own.
+    config.call.capacity = 100
+    config.security.asr_sessions_per_address = 64
     async with HotlineServer(config) as running:
         yield running
 
