@@ -10,9 +10,10 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
+import tempfile
 from pathlib import Path
 
-from hotline.bench import asr_peer, bridges, calls, narrowband
+from hotline.bench import asr_peer, bridges, calls, faults, narrowband
 from hotline.bench.common import BenchError, write_json
 from hotline.bench.engines import report_engines, run_engines_bench
 
@@ -59,6 +60,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     p.add_argument("--json", metavar="PATH", help="also write the results as JSON")
     asr_peer.add_arguments(sub)
     _bridges_arguments(sub)
+    _faults_arguments(sub)
     p = sub.add_parser(
         "narrowband", help="ASR error rates on 8 kHz G.711 (phone) audio against 16 kHz"
     )
@@ -82,6 +84,22 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=[],
         metavar="LANG=PATH",
         help="decode LANG with this Vosk model folder, e.g. a narrowband (8 kHz) one (repeatable)",
+    )
+    p.add_argument("--json", metavar="PATH", help="also write the results as JSON")
+
+
+def _faults_arguments(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "faults",
+        help="drops, a killed server, failing engines, overload and a slow network, counted",
+    )
+    p.add_argument("--drops", type=int, default=100, help="caller drop trials (default 100)")
+    p.add_argument("--kills", type=int, default=10, help="server SIGKILL trials (default 10)")
+    p.add_argument(
+        "--slow-seconds",
+        type=float,
+        default=15.0,
+        help="how long the slow operator stops reading (default 15)",
     )
     p.add_argument("--json", metavar="PATH", help="also write the results as JSON")
 
@@ -120,6 +138,15 @@ def main(args: argparse.Namespace) -> int:
     try:
         if args.bench == "asr-peer":
             return asr_peer.main(args)
+        if args.bench == "faults":
+            with tempfile.TemporaryDirectory(prefix="hotline-faults-") as workdir:
+                results = asyncio.run(
+                    faults.run_faults(Path(workdir), args.drops, args.kills, args.slow_seconds)
+                )
+            faults.report_faults(results)
+            if args.json:
+                write_json(args.json, "faults", faults.FaultRun(results))
+            return 0 if all(r.ok for r in results) else 1
         if args.bench == "bridges":
             if min(args.calls, args.repeat, args.max_sip_calls) < 1:
                 raise BenchError("--calls, --repeat and --max-sip-calls must be at least 1")

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import socket
 import ssl
 from http import HTTPStatus
 from typing import Any
@@ -47,6 +48,7 @@ __all__ = ["HotlineServer", "WEBSOCKET_PATHS"]
 log = logging.getLogger(__name__)
 
 WEBSOCKET_PATHS = ("/call", "/operator", "/supervisor", "/asr", "/twilio")
+SOCKET_SEND_BUFFER = 64 * 1024
 ASR_SESSION_LOAD = 0.5
 """An /asr session runs one recognizer, half of what a call's two legs run."""
 
@@ -198,6 +200,7 @@ class HotlineServer:
 
     async def _connection(self, ws: ServerConnection) -> None:
         path = ws.request.path.split("?", 1)[0]
+        _small_send_buffer(ws)
         assert self.services is not None and self.engines is not None
         max_frame_bytes = self.config.call.max_frame_bytes
         try:
@@ -271,6 +274,16 @@ class HotlineServer:
             self.metrics.refused.labels("asr_capacity").inc()
             log.warning("/asr from %s refused: %s", peer_address(ws), refused)
             await ws.close(CloseCode.TRY_AGAIN_LATER, str(refused)[:120])
+
+
+def _small_send_buffer(ws: ServerConnection) -> None:
+    """Live audio goes stale in a queue: a kernel send buffer of SOCKET_SEND_BUFFER (not
+    the megabytes Linux grows it to) makes a slow peer show at once as a backlog that the
+    link drops and counts, instead of seconds of old speech piling up."""
+    sock = ws.transport.get_extra_info("socket") if ws.transport is not None else None
+    if sock is not None:
+        with contextlib.suppress(OSError):
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, SOCKET_SEND_BUFFER)
 
 
 def tls_context(security: SecurityConfig) -> ssl.SSLContext | None:

@@ -695,18 +695,18 @@ def parse_server_message(frame: str) -> ServerMessage:
         cls: type = OperatorReady if "operator" in obj else CallerReady
     else:
         cls = _SERVER_TYPES[kind]
-    values: dict[str, Any] = {}
-    for f in fields(cls):
-        if f.name not in obj:
-            continue
-        value = obj[f.name]
-        nested = _NESTED.get((cls, f.name))
-        if nested is not None:
-            value = [nested(**item) for item in value]
-        elif f.name in _ENUMS and value is not None:
-            value = _ENUMS[f.name](value)
-        values[f.name] = value
     try:
+        values: dict[str, Any] = {}
+        for f in fields(cls):
+            if f.name not in obj:
+                continue
+            value = obj[f.name]
+            nested = _NESTED.get((cls, f.name))
+            if nested is not None:
+                value = [nested(**item) for item in value]
+            elif f.name in _ENUMS and value is not None:
+                value = _ENUMS[f.name](value)
+            values[f.name] = value
         return cls(**values)
-    except TypeError as exc:
+    except (TypeError, ValueError) as exc:
         raise ProtocolError(ErrorCode.BAD_MESSAGE, f"bad {kind} message: {exc}") from None
