@@ -637,7 +637,7 @@ def parse_message(role: Role, frame: str) -> ClientMessage:
             )
         case ClientType.SUPERVISE:
             mode = obj.get("mode")
-            if mode not in set(SupervisorMode):
+            if not isinstance(mode, str) or mode not in set(SupervisorMode):
                 raise ProtocolError(
                     ErrorCode.BAD_MESSAGE,
                     f"'mode' must be one of {', '.join(SupervisorMode)}",

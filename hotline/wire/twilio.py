@@ -269,7 +269,7 @@ _REQUIRED = object()
 
 def _str(obj: dict[str, Any], key: str, default: Any = _REQUIRED) -> Any:
     value = obj.get(key, default)
-    if value is _REQUIRED:
+    if value is _REQUIRED or (value is None and default is _REQUIRED):
         raise TwilioProtocolError(f"missing '{key}'")
     if value is not None and not isinstance(value, str):
         raise TwilioProtocolError(f"'{key}' must be a string, got {type(value).__name__}")
