@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 
+from asr import Word
 from hotline.engines import ASR_RATE, Final, Partial, Translation
 from hotline.wire.messages import ServerMessage
 
@@ -76,7 +77,11 @@ class FakeStream:
     def _final(self) -> Final:
         assert self.speech_start is not None
         text = self.sentences.popleft() if self.sentences else "something"
-        final = Final(text, [], 0.9, self.speech_start / ASR_RATE, self.last_loud / ASR_RATE)
+        start, end = self.speech_start / ASR_RATE, self.last_loud / ASR_RATE
+        said = text.split()
+        step = (end - start) / max(1, len(said))
+        words = [Word(w, start + i * step, start + (i + 1) * step, 0.8) for i, w in enumerate(said)]
+        final = Final(text, words, 0.9, start, end)
         self.speech_start = None
         return final
 
@@ -86,7 +91,7 @@ class FakeEngines:
 
     ``said`` scripts what each language's recognizer hears, in order. Translation marks the
     text with its target language (``"[es] hello"``) for every pair in ``pairs`` (the same
-    language is never translated); speech is a short tone per sentence.
+    language is never translated); speech is a tone of ``speech_s`` per sentence.
     """
 
     def __init__(
@@ -94,10 +99,12 @@ class FakeEngines:
         said: dict[str, list[str]] | None = None,
         pairs: set[tuple[str, str]] | None = None,
         recognizes: set[str] | None = None,
+        speech_s: float = 0.05,
     ) -> None:
         self.said = {lang: deque(lines) for lang, lines in (said or {}).items()}
         self.pairs = pairs if pairs is not None else {("en", "es"), ("es", "en")}
         self.recognizes = recognizes if recognizes is not None else {"en", "es", "ko"}
+        self.speech_s = speech_s
         self.streams: list[FakeStream] = []
         self.spoken: list[tuple[str, str]] = []
         self.translated: list[tuple[str, str, str]] = []
@@ -130,14 +137,14 @@ class FakeEngines:
 
     async def speak(self, text: str, language: str, sample_rate: int) -> np.ndarray:
         self.spoken.append((text, language))
-        return tone(0.05, sample_rate)
+        return tone(self.speech_s, sample_rate)
 
     async def speak_stream(
         self, text: str, language: str, sample_rate: int
     ) -> AsyncIterator[np.ndarray]:
         self.spoken.append((text, language))
         for _ in text.split(". "):
-            yield tone(0.05, sample_rate)
+            yield tone(self.speech_s, sample_rate)
 
 
 class FakeLink:

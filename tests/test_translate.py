@@ -289,6 +289,7 @@ def test_router_pivots_catalan_to_spanish_through_english(apertium):
     assert router.translate(["Vull fer una queixa."], "ca", "es") == ["Quiero hacer una queja."]
     result = router.translate_or_keep(["Vull fer una queixa."], "ca", "es")
     assert result.translated and result.engine == "apertium(ca→en)+apertium(en→es)"
+    assert result.provenance == "apertium cat-eng + apertium eng-spa", "the modes, for the record"
 
 
 @needs_apertium
@@ -377,7 +378,7 @@ def test_folder_without_a_model_gives_a_clear_error(tmp_path):
 
 @needs_apertium
 def test_router_prefers_neural_model_listed_first_and_falls_back_to_apertium(
-    tiny_translator, apertium
+    tiny_translator, tiny_marian, apertium
 ):
     router = Router([tiny_translator, apertium])
     [hop] = router.route("en", "es")
@@ -387,3 +388,8 @@ def test_router_prefers_neural_model_listed_first_and_falls_back_to_apertium(
     assert back.engine is apertium
     assert router.translate(["Gracias."], "es", "en") == ["Thank you."]
     assert [h.engine for h in router.route("ca", "es")] == [apertium, tiny_translator]
+    revision = tiny_translator.revision
+    assert len(revision) == 12 and int(revision, 16) >= 0
+    assert router.translate_or_keep(["Hi."], "en", "es").provenance == (
+        f"{tiny_marian} @ {revision} en→es"
+    ), "the model folder and its revision, for the record"

@@ -248,6 +248,9 @@ class ApertiumTranslator(Translator):
         self._check_pair(source, target)
         return self._mode_for[(source, target)].name
 
+    def provenance(self, source: str, target: str) -> str:
+        return f"apertium {self.mode_name(source, target)}"
+
     def translate(self, texts: list[str], source: str, target: str) -> list[str]:
         self._check_pair(source, target)
         if self._closed:

@@ -56,6 +56,11 @@ class Translator(ABC):
     def close(self) -> None:
         """Release processes, models and memory; safe to call twice."""
 
+    def provenance(self, source: str, target: str) -> str:
+        """Which engine and model made a translation, precisely enough to make it again: the
+        record keeps it beside every translated line."""
+        return f"{self.name} {pair_label(source, target)}"
+
     def describe(self) -> dict[str, Any]:
         """What this engine is and covers, for the console and health reports."""
         return {

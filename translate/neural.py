@@ -8,6 +8,8 @@ spoken sentences; pass ``num_beams=4`` for a little quality at several times the
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import logging
 import re
 import threading
@@ -23,6 +25,7 @@ __all__ = ["TransformersTranslator"]
 log = logging.getLogger(__name__)
 
 _FOLDER_PAIR = re.compile(r"(?:^|[-_])([a-z]{2,3})-([a-z]{2,3})$")
+_WEIGHT_SUFFIXES = {".safetensors", ".bin", ".pt", ".pth"}
 _LOAD_ERRORS = (OSError, ValueError, KeyError, TypeError, RuntimeError, ImportError, AttributeError)
 
 MARIAN = "marian"
@@ -129,6 +132,24 @@ class TransformersTranslator(Translator):
                 if self.device.startswith("cuda"):
                     self._torch.cuda.empty_cache()
 
+    def provenance(self, source: str, target: str) -> str:
+        return f"{self.model_dir} @ {self.revision} {pair_label(source, target)}"
+
+    @functools.cached_property
+    def revision(self) -> str:
+        """The model's revision: the commit of a Hugging Face cache snapshot folder, else the
+        first 12 hex digits of a SHA-256 over its config and weight files."""
+        if self.model_dir.parent.name == "snapshots":
+            return self.model_dir.name[:12]
+        digest = hashlib.sha256()
+        for path in sorted(self.model_dir.iterdir()):
+            if path.name == "config.json" or path.suffix in _WEIGHT_SUFFIXES:
+                digest.update(path.name.encode())
+                with path.open("rb") as f:
+                    while block := f.read(1 << 20):
+                        digest.update(block)
+        return digest.hexdigest()[:12]
+
     def describe(self) -> dict[str, Any]:
         info = super().describe()
         info.update(
@@ -137,6 +158,7 @@ class TransformersTranslator(Translator):
             kind=self.kind,
             device=self.device,
             num_beams=self.num_beams,
+            revision=self.revision,
             cached=len(self._cache),
         )
         return info

@@ -47,6 +47,8 @@ class Translation:
     translated: bool
     engine: str
     note: str | None = None
+    provenance: str = ""
+    """Each engine and model of the route, precisely (``apertium eng-spa``), for the record."""
 
 
 class Router:
@@ -107,6 +109,7 @@ class Router:
         if not hops:
             return Translation(list(texts), True, "identity")
         engine = "+".join(str(hop) for hop in hops)
+        provenance = " + ".join(hop.engine.provenance(hop.source, hop.target) for hop in hops)
         current = list(texts)
         for hop in hops:
             try:
@@ -114,8 +117,8 @@ class Router:
             except TranslationError as err:
                 log.warning("translation %s failed, keeping the original text: %s", engine, err)
                 note = f"{hop.engine.name} failed on {pair_label(hop.source, hop.target)}: {err}"
-                return Translation(list(texts), False, engine, note)
-        return Translation(current, True, engine)
+                return Translation(list(texts), False, engine, note, provenance)
+        return Translation(current, True, engine, provenance=provenance)
 
     def close(self) -> None:
         """Close every engine; one failing to close does not stop the others."""

@@ -44,6 +44,7 @@ from hotline.bench.common import (
     BenchError,
     Summary,
     busy_cpu_s,
+    child_env,
     fmt,
     free_port,
     ms,
@@ -223,7 +224,7 @@ def running(system: str, peer: str | None, workdir: Path) -> Iterator[ServerProc
     """Start ours (``hotline serve``) or the peer in a subprocess; stop it on exit."""
     port = free_port()
     log_path = workdir / f"{system}-{port}.log"
-    env = dict(os.environ)
+    env = child_env()
     if system == "ours":
         env.update(UNLIMITED_SERVER_ENV)
         command = [

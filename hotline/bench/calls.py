@@ -35,6 +35,7 @@ from hotline.bench.common import (
     BenchError,
     Summary,
     busy_cpu_s,
+    child_env,
     fmt,
     free_port,
     print_table,
@@ -176,7 +177,7 @@ def serving(workdir: Path, env: dict[str, str], bridges: bool = False) -> Iterat
             command,
             stdout=log,
             stderr=subprocess.STDOUT,
-            env={**os.environ, **env},
+            env=child_env(**env),
             cwd=workdir,
             start_new_session=True,
         )

@@ -215,6 +215,14 @@ def fill_to(parts: Sequence[np.ndarray], seconds: float) -> tuple[np.ndarray, in
 # --- the machine ---------------------------------------------------------------------------
 
 
+def child_env(**extra: str) -> dict[str, str]:
+    """The environment for a server the benchmark starts: it runs this very code (the tree
+    this module was imported from, a git worktree included), not whatever is installed."""
+    root = str(Path(__file__).resolve().parents[2])
+    paths = [root, *filter(None, os.environ.get("PYTHONPATH", "").split(os.pathsep))]
+    return {**os.environ, "PYTHONPATH": os.pathsep.join(paths), **extra}
+
+
 def free_port(kind: int = socket.SOCK_STREAM) -> int:
     """A loopback port nothing listens on now (TCP, or UDP with ``socket.SOCK_DGRAM``)."""
     with socket.socket(socket.AF_INET, kind) as s:

@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 
 from hotline.accounts import AccountStore
-from hotline.bench.common import UNLIMITED_SERVER_ENV, BenchError, print_table
+from hotline.bench.common import UNLIMITED_SERVER_ENV, BenchError, child_env, print_table
 from hotline.clients.client import CallerClient, OperatorClient, stream_pcm
 from hotline.config import Config, load_config
 from hotline.engines import Engines
@@ -273,7 +273,7 @@ def serve_subprocess(data_dir: Path, log: Path, env: dict[str, str]) -> Iterator
             command,
             stdout=out,
             stderr=subprocess.STDOUT,
-            env={**os.environ, **UNLIMITED_SERVER_ENV, **env},
+            env=child_env(**UNLIMITED_SERVER_ENV, **env),
             start_new_session=True,
         )
     try:
@@ -494,8 +494,11 @@ async def run_overload(engines: Engines, workdir: Path, capacity: int = 2) -> Fa
         callers = [CallerClient(f"{base}/call", RATE) for _ in range(2 * capacity)]
         for caller, language in zip(callers, ["en", "es"] * capacity, strict=True):
             await caller.call(language)
-        await asyncio.sleep(3.0)
-        admitted = [c for c in callers if c.of_type("connected") or _connected(c)]
+        # Connecting takes a greeting's time, longer on a busy machine; then a moment more
+        # shows whether anyone past capacity gets through.
+        await until(lambda: sum(map(_admitted, callers)) >= capacity, 60.0)
+        await asyncio.sleep(2.0)
+        admitted = [c for c in callers if _admitted(c)]
         queued = [c for c in callers if c not in admitted]
         heard_queue = [
             c
@@ -520,6 +523,10 @@ async def run_overload(engines: Engines, workdir: Path, capacity: int = 2) -> Fa
             with contextlib.suppress(Exception):
                 await client.close()
     return result
+
+
+def _admitted(caller: CallerClient) -> bool:
+    return bool(caller.of_type("connected")) or _connected(caller)
 
 
 def _connected(caller: CallerClient) -> bool:

@@ -151,7 +151,7 @@ class CallerJourney:
         self.started_at = asyncio.get_running_loop().time()
         services.metrics.calls_started.labels(self.channel).inc()
         services.metrics.calls_active.inc()
-        self.recording = Recording(services.data_dir, self.log)
+        self.recording = Recording(services.data_dir, self.log, self.started_at)
         spoken = await self.recording.open(RecordingLeg.CALLER_IN, self.sample_rate)
         heard = await self.recording.open(RecordingLeg.CALLER_HEARD, self.sample_rate)
         playout = Playout(

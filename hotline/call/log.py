@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import PurePath
 
-from hotline.records import AsyncRecordStore, CallRecord
+from hotline.records import AsyncRecordStore, CallRecord, WordTiming
 from hotline.wire.vocabulary import RecordingLeg, Speaker, Status
 
 __all__ = ["CallLog"]
@@ -56,6 +57,8 @@ class CallLog:
         end_s: float,
         confidence: float,
         typed: bool,
+        words: Iterable[WordTiming] = (),
+        asr_final_s: float | None = None,
     ) -> int:
         """Commit what was said, before it is translated; returns the utterance's id."""
         return await self._store.add_utterance(
@@ -67,6 +70,8 @@ class CallLog:
             end_s=end_s,
             confidence=confidence,
             typed=typed,
+            words=words,
+            asr_final_s=asr_final_s,
         )
 
     async def translation(
@@ -78,6 +83,8 @@ class CallLog:
         translated: bool,
         note: str | None,
         spoken_by_tts: bool,
+        engine: str | None = None,
+        translated_s: float | None = None,
     ) -> None:
         await self._store.set_translation(
             utterance_id,
@@ -86,7 +93,13 @@ class CallLog:
             translated=translated,
             note=note,
             spoken_by_tts=spoken_by_tts,
+            engine=engine,
+            translated_s=translated_s,
         )
+
+    async def played(self, utterance_id: int, start_s: float, end_s: float, cut: bool) -> None:
+        """Where the listener heard an utterance's synthesized translation."""
+        await self._store.set_playback(utterance_id, start_s, end_s, cut)
 
     async def event(self, text: str, at_s: float) -> None:
         """Something the hotline did in the call, kept in the record as a system line (a

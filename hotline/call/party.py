@@ -10,8 +10,8 @@ import numpy as np
 
 from hotline.call.link import Link
 from hotline.call.playout import Playout
+from hotline.call.recording import LegRecording
 from hotline.wire.vocabulary import Speaker
-from telephony import WavWriter
 
 __all__ = ["Party"]
 
@@ -30,7 +30,7 @@ class Party:
     language: str | None
     sample_rate: int
     playout: Playout
-    recorder: WavWriter
+    recorder: LegRecording
     captions_only: bool = False
     muted: bool = False
     listener: asyncio.Queue[np.ndarray | None] | None = None
@@ -49,7 +49,8 @@ class Party:
     async def speaks(self, pcm: np.ndarray) -> None:
         """Audio from this party: recorded, then queued for the call that listens. Waits when
         recognition falls behind (the queue is bounded), so back-pressure reaches the
-        transport instead of memory growing. A muted party is neither recorded nor heard."""
+        transport instead of memory growing. A muted party is neither recorded nor heard:
+        their recording holds silence for that time, so it stays on the call's clock."""
         if self.muted:
             return
         self.recorder.write(pcm)

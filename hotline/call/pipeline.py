@@ -19,8 +19,10 @@ from hotline.call.link import Link, ResampledLink
 from hotline.call.log import CallLog
 from hotline.call.metrics import CallMetrics
 from hotline.call.party import Party
+from hotline.call.playout import Played
 from hotline.call.prompts import quick_reply
 from hotline.engines import ASR_RATE, Engines, Final, Partial, SpeechStream
+from hotline.records import WordTiming
 from hotline.wire.messages import (
     Caption,
     Clear,
@@ -44,6 +46,7 @@ MAX_RECOGNIZER_RESTARTS = 3
 AUDIO_QUEUE_FRAMES = 200
 ASR_BATCH_FRAMES = 25
 SPOKEN_QUEUE = 16
+PLAYBACK_QUEUE = 64
 
 
 @dataclass(slots=True)
@@ -54,6 +57,8 @@ class _Spoken:
     start: float
     end: float
     confidence: float
+    words: list[WordTiming]
+    final_at: float
 
 
 class _Leg:
@@ -109,6 +114,8 @@ class Call:
         self._legs = {Speaker.CALLER: _Leg(caller), Speaker.OPERATOR: _Leg(operator)}
         for leg in self._legs.values():
             leg.party.listener = leg.audio_in
+            leg.party.playout.on_played = self._played
+        self._playback: asyncio.Queue[Played] = asyncio.Queue(PLAYBACK_QUEUE)
         self._tasks: asyncio.TaskGroup | None = None
         self._partial_jobs: dict[Speaker, asyncio.Task] = {}
         self._latest_partial: dict[Speaker, str] = {}
@@ -150,6 +157,7 @@ class Call:
                 self._tasks = tg
                 listeners = [tg.create_task(self._listen(leg)) for leg in legs]
                 relays = [tg.create_task(self._relay(leg)) for leg in legs]
+                keeper = tg.create_task(self._keep_playback())
                 await self.ended.wait()
                 for leg in legs:
                     leg.party.listener = None
@@ -162,13 +170,16 @@ class Call:
                     with contextlib.suppress(asyncio.QueueFull):
                         leg.spoken.put_nowait(None)
                 await asyncio.wait(relays, timeout=3.0)
-                for task in [*listeners, *relays, *self._partial_jobs.values()]:
+                for task in [*listeners, *relays, keeper, *self._partial_jobs.values()]:
                     task.cancel()
         finally:
             for leg in legs:
                 leg.party.listener = None
+                leg.party.playout.stop()
+                leg.party.playout.on_played = None
                 if leg.stream is not None:
                     leg.stream.release()
+            await self._keep_playback(until_empty=True)
         log.info(
             "call=%s ended status=%s after %.1f s",
             self.call_id,
@@ -176,6 +187,21 @@ class Call:
             loop.time() - self.started_at,
         )
         return self.status or Status.COMPLETED
+
+    def _played(self, played: Played) -> None:
+        try:
+            self._playback.put_nowait(played)
+        except asyncio.QueueFull:
+            log.warning("call=%s playback of utterance %s not kept", self.call_id, played)
+
+    async def _keep_playback(self, until_empty: bool = False) -> None:
+        """Where each utterance was heard, into the record (a barge-in's cut included)."""
+        while not (until_empty and self._playback.empty()):
+            played = await self._playback.get()
+            try:
+                await self.log.played(played.utterance_id, played.start_s, played.end_s, played.cut)
+            except Exception:
+                log.exception("call=%s playback of %s not kept", self.call_id, played)
 
     async def _open_recognizer(self, leg: _Leg) -> None:
         try:
@@ -265,7 +291,8 @@ class Call:
         if not event.text.strip():
             return
         spoken_end = event.end + leg.stream_offset
-        self.metrics.stage("asr_final", self.now() - spoken_end)
+        final_at = self.now()
+        self.metrics.stage("asr_final", final_at - spoken_end)
         self._latest_partial[leg.role] = ""
         job = self._partial_jobs.pop(leg.role, None)
         if job is not None:
@@ -276,6 +303,13 @@ class Call:
                 start=event.start + leg.stream_offset,
                 end=event.end + leg.stream_offset,
                 confidence=event.confidence,
+                words=[
+                    WordTiming(
+                        w.word, w.start + leg.stream_offset, w.end + leg.stream_offset, w.conf
+                    )
+                    for w in event.words
+                ],
+                final_at=final_at,
             )
         )
 
@@ -308,7 +342,13 @@ class Call:
         """Final utterances of one speaker, in order: record, translate, caption, speak."""
         while (item := await leg.spoken.get()) is not None:
             await self._say_across(
-                leg, item.text, start=item.start, end=item.end, confidence=item.confidence
+                leg,
+                item.text,
+                start=item.start,
+                end=item.end,
+                confidence=item.confidence,
+                words=item.words,
+                final_at=item.final_at,
             )
 
     async def _say_across(
@@ -321,6 +361,8 @@ class Call:
         end: float | None = None,
         confidence: float = 1.0,
         typed: bool = False,
+        words: list[WordTiming] | None = None,
+        final_at: float | None = None,
     ) -> Caption:
         """Carry one utterance from ``leg`` to the other party, and keep it in the record."""
         other = self.other(leg)
@@ -333,19 +375,22 @@ class Call:
             end_s=now if end is None else end,
             confidence=confidence,
             typed=typed,
+            words=words or (),
+            asr_final_s=final_at,
         )
         if translation is not None:
-            translated, note, engine = True, None, "operator"
+            translated, note, engine, provenance = True, None, "operator", "operator"
         else:
             asked = self.now()
             result = await self.engines.translate([text], leg.language, other.language)
             if leg.language != other.language:
                 self.metrics.stage("translation", self.now() - asked)
-            translation, translated, note, engine = (
+            translation, translated, note, engine, provenance = (
                 result.texts[0],
                 result.translated,
                 result.note,
                 result.engine,
+                result.provenance or result.engine,
             )
         # Same-language parties hear each other's own voice; speech is only synthesized
         # for a translation or for typed text, which has no voice of its own.
@@ -361,6 +406,8 @@ class Call:
             translated=translated,
             note=note,
             spoken_by_tts=speak,
+            engine=provenance,
+            translated_s=self.now(),
         )
         caption = Caption(
             leg.role,

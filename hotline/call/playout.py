@@ -6,21 +6,34 @@ from __future__ import annotations
 import asyncio
 import collections
 import logging
+import time
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import numpy as np
 
 from hotline.call.link import Link
+from hotline.call.recording import LegRecording
 from hotline.wire.messages import Say
-from telephony import WavWriter
 
-__all__ = ["Playout", "take_samples"]
+__all__ = ["Played", "Playout", "take_samples"]
 
 log = logging.getLogger(__name__)
 
 BATCH_S = 0.1
 MAX_QUEUED_S = 120.0
 MAX_UNDER_S = 0.5
+
+
+@dataclass(frozen=True, slots=True)
+class Played:
+    """Where one utterance's synthesized speech played, on the call's clock."""
+
+    utterance_id: int
+    start_s: float
+    end_s: float
+    cut: bool
+    """A barge-in (or the call's end) stopped it before its end."""
 
 
 class Playout:
@@ -31,7 +44,7 @@ class Playout:
         self,
         sample_rate: int,
         link: Link,
-        recorder: WavWriter | None = None,
+        recorder: LegRecording | None = None,
         under_gain_db: float = -18.0,
     ) -> None:
         self.sample_rate = sample_rate
@@ -53,10 +66,17 @@ class Playout:
         self._wake = asyncio.Event()
         self._idle = asyncio.Event()
         self._idle.set()
-        self._started_at: float | None = None
-        self._recorded = 0
         self.under_enabled = True
         self.audio_bytes_sent = 0
+        self.on_played: Callable[[Played], None] | None = None
+        """Told where each utterance's speech played (the call keeps it in the record)."""
+        self._span: tuple[int, float] | None = None
+        self._last_span: tuple[int, float] | None = None
+        if recorder is not None:
+            self._clock = recorder.clock
+        else:
+            origin = time.monotonic()
+            self._clock = lambda: time.monotonic() - origin
 
     @property
     def under_gain_db(self) -> float:
@@ -91,10 +111,18 @@ class Playout:
         self._queued_samples += len(pcm)
         self._idle.clear()
         self._wake.set()
+        return name
+
+    def stop(self) -> None:
+        """The call is over: an utterance still playing was cut short here."""
+        self._close_span(self._clock(), cut=self.playing)
 
     def clear(self) -> bool:
         """Barge-in: drop everything queued. Returns whether anything was playing."""
         was_playing = self.playing
+        if was_playing:
+            self._close_span(self._clock(), cut=True)
+        self._last_span = None
         self._segments.clear()
         self._current = None
         self._offset = 0
@@ -127,11 +155,13 @@ class Playout:
     async def drained(self) -> None:
         await self._idle.wait()
 
-    def _take_speech(self, n: int) -> tuple[np.ndarray | None, list[Say], list[tuple[int, str]]]:
-        """Up to ``n`` samples of queued speech, the announcements of segments that start in
-        them, and where in them each segment that ends there ends (offset, name)."""
+    def _take_speech(
+        self, n: int
+    ) -> tuple[np.ndarray | None, list[tuple[int, Say | None]], list[tuple[int, str]]]:
+        """Up to ``n`` samples of queued speech, where in them each segment that starts there
+        starts (offset, its announcement), and where each that ends there ends (offset, name)."""
         parts: list[np.ndarray] = []
-        announces: list[Say] = []
+        starts: list[tuple[int, Say | None]] = []
         ended: list[tuple[int, str]] = []
         need = n
         while need > 0:
@@ -140,8 +170,7 @@ class Playout:
                     break
                 self._current, announce, self._current_name = self._segments.popleft()
                 self._offset = 0
-                if announce is not None:
-                    announces.append(announce)
+                starts.append((n - need, announce))
             chunk = self._current[self._offset : self._offset + need]
             parts.append(chunk)
             self._offset += len(chunk)
@@ -152,7 +181,7 @@ class Playout:
                 ended.append((n - need, self._current_name))
         if not self.playing:
             self._idle.set()
-        return (np.concatenate(parts) if parts else None), announces, ended
+        return (np.concatenate(parts) if parts else None), starts, ended
 
     def _take_under(self, n: int) -> tuple[np.ndarray | None, np.ndarray | None]:
         """Up to ``n`` samples of the other party's voice and of a third voice."""
@@ -162,19 +191,36 @@ class Playout:
         self._voice_samples = sum(len(x) for x in self._voice)
         return under, voice
 
-    def _record(self, pcm: np.ndarray, now: float) -> None:
-        if self._recorder is None or self._started_at is None:
+    def _record(self, pcm: np.ndarray) -> float:
+        """What is sent, at the moment it is sent (silence in between is on the clock);
+        returns where on the call's clock the batch begins."""
+        if self._recorder is None:
+            return self._clock()
+        self._recorder.write(pcm, at=self._recorder.clock(), slack_s=0.0)
+        return self._recorder.seconds - len(pcm) / self.sample_rate
+
+    # --- where each utterance was heard -------------------------------------------------
+
+    def _segment_starts(self, at: float, announce: Say | None) -> None:
+        if announce is None:
+            # More of the same utterance (the next sentence); it may come after a pause.
+            if self._span is None and self._last_span is not None:
+                self._span = self._last_span
             return
-        due = int((now - self._started_at) * self.sample_rate)
-        if due > self._recorded:
-            self._recorder.write(np.zeros(due - self._recorded, dtype=np.int16))
-            self._recorded = due
-        self._recorder.write(pcm)
-        self._recorded += len(pcm)
+        self._close_span(at, cut=False)
+        if announce.utterance_id is not None:
+            self._span = (announce.utterance_id, at)
+
+    def _close_span(self, at: float, cut: bool) -> None:
+        if self._span is None:
+            return
+        utterance_id, start = self._span
+        self._span, self._last_span = None, self._span
+        if self.on_played is not None:
+            self.on_played(Played(utterance_id, start, max(start, at), cut))
 
     async def run(self) -> None:
         loop = asyncio.get_running_loop()
-        self._started_at = loop.time()
         batch = int(BATCH_S * self.sample_rate)
         next_tick = loop.time()
         while True:
@@ -182,13 +228,19 @@ class Playout:
                 self._wake.clear()
                 await self._wake.wait()
                 next_tick = max(next_tick, loop.time())
-            speech, announces, ended = self._take_speech(batch)
-            for announce in announces:
-                await self._link.send(announce)
+            speech, starts, ended = self._take_speech(batch)
             under, voice = self._take_under(batch)
             if speech is None and under is None and voice is None:
                 continue
             out = self._mix(speech, under, voice)
+            at = self._record(out)
+            for offset, announce in starts:
+                self._segment_starts(at + offset / self.sample_rate, announce)
+            if ended and not self.playing:
+                self._close_span(at + ended[-1][0] / self.sample_rate, cut=False)
+            for _, announce in starts:
+                if announce is not None:
+                    await self._link.send(announce)
             sent = 0
             for end, name in ended:
                 if end > sent:
@@ -199,7 +251,6 @@ class Playout:
                 await self._link.send_audio(out[sent:].tobytes())
             self.audio_bytes_sent += out.nbytes
             now = loop.time()
-            self._record(out, now)
             for tap in self.taps:
                 tap(out)
             next_tick += len(out) / self.sample_rate

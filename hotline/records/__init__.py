@@ -22,6 +22,7 @@ from hotline.records.models import (
     Status,
     UnknownCall,
     UtteranceRecord,
+    WordTiming,
     mask_phone,
     mask_phones_in,
 )
@@ -45,6 +46,7 @@ __all__ = [
     "Status",
     "UnknownCall",
     "UtteranceRecord",
+    "WordTiming",
     "PhoneNumberFilter",
     "mask_phone",
     "mask_phones_in",

@@ -3,9 +3,11 @@ and where it was recorded. Timestamps are aware UTC datetimes."""
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 import sqlite3
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -27,6 +29,7 @@ __all__ = [
     "Status",
     "UnknownCall",
     "UtteranceRecord",
+    "WordTiming",
     "PhoneNumberFilter",
     "mask_phone",
     "mask_phones_in",
@@ -165,6 +168,35 @@ class CallRecord:
 
 
 @dataclass(slots=True, frozen=True)
+class WordTiming:
+    """One recognized word: seconds from the start of the call, and the recognizer's
+    confidence."""
+
+    word: str
+    start_s: float
+    end_s: float
+    confidence: float
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "word": self.word,
+            "start_s": self.start_s,
+            "end_s": self.end_s,
+            "confidence": self.confidence,
+        }
+
+    @classmethod
+    def to_json(cls, words: Iterable[WordTiming]) -> str:
+        return json.dumps([[w.word, w.start_s, w.end_s, w.confidence] for w in words])
+
+    @classmethod
+    def from_json(cls, text: str | None) -> tuple[WordTiming, ...]:
+        if not text:
+            return ()
+        return tuple(cls(str(w), float(s), float(e), float(c)) for w, s, e, c in json.loads(text))
+
+
+@dataclass(slots=True, frozen=True)
 class UtteranceRecord:
     """One thing said in a call; start_s and end_s are seconds from the start of the call."""
 
@@ -182,6 +214,18 @@ class UtteranceRecord:
     confidence: float | None
     spoken_by_tts: bool
     typed: bool
+    words: tuple[WordTiming, ...] = ()
+    """The recognizer's words, on the call's clock."""
+    engine: str | None = None
+    """The engine and model that made the translation (``apertium eng-spa``)."""
+    asr_final_s: float | None = None
+    """When the final transcript was ready (the end of speech is ``end_s``)."""
+    translated_s: float | None = None
+    played_start_s: float | None = None
+    """Where the synthesized translation played in the listener's ``*_heard`` recording."""
+    played_end_s: float | None = None
+    played_cut: bool | None = None
+    """Whether a barge-in stopped that playback before its end."""
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -199,6 +243,13 @@ class UtteranceRecord:
             "confidence": self.confidence,
             "spoken_by_tts": self.spoken_by_tts,
             "typed": self.typed,
+            "words": [word.to_dict() for word in self.words],
+            "engine": self.engine,
+            "asr_final_s": self.asr_final_s,
+            "translated_s": self.translated_s,
+            "played_start_s": self.played_start_s,
+            "played_end_s": self.played_end_s,
+            "played_cut": self.played_cut,
         }
 
     @classmethod
@@ -218,6 +269,13 @@ class UtteranceRecord:
             confidence=row["confidence"],
             spoken_by_tts=bool(row["spoken_by_tts"]),
             typed=bool(row["typed"]),
+            words=WordTiming.from_json(row["words"]),
+            engine=row["engine"],
+            asr_final_s=row["asr_final_s"],
+            translated_s=row["translated_s"],
+            played_start_s=row["played_start_s"],
+            played_end_s=row["played_end_s"],
+            played_cut=None if row["played_cut"] is None else bool(row["played_cut"]),
         )
 
 

@@ -162,11 +162,29 @@ def _interrupted_v4(conn: sqlite3.Connection) -> None:
     conn.execute("CREATE INDEX calls_status ON calls (status)")
 
 
+def _timeline_v5(conn: sqlite3.Connection) -> None:
+    """Each utterance on the call's clock, stage by stage, for QA: the recognizer's words with
+    their times and confidences (JSON), the engine and model that translated it, when the
+    final transcript and the translation were ready, and where its synthesized speech played
+    in the listener's ``*_heard`` recording (cut short by a barge-in or not)."""
+    for column in (
+        "words TEXT",
+        "engine TEXT",
+        "asr_final_s REAL",
+        "translated_s REAL",
+        "played_start_s REAL",
+        "played_end_s REAL CHECK (played_end_s IS NULL OR played_end_s >= played_start_s)",
+        "played_cut INTEGER CHECK (played_cut IS NULL OR played_cut IN (0, 1))",
+    ):
+        conn.execute(f"ALTER TABLE utterances ADD COLUMN {column}")
+
+
 MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (
     _schema_v1,
     _end_reason_v2,
     _audit_v3,
     _interrupted_v4,
+    _timeline_v5,
 )
 """Migration i takes the file from schema version i to i + 1 (PRAGMA user_version)."""
 

@@ -23,7 +23,7 @@ import logging
 import os
 import sqlite3
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta, tzinfo
@@ -46,6 +46,7 @@ from hotline.records.models import (
     Status,
     UnknownCall,
     UtteranceRecord,
+    WordTiming,
     enum_value,
     iso_utc,
     mask_phone,
@@ -283,6 +284,8 @@ class RecordStore:
         confidence: float | None = None,
         spoken_by_tts: bool = False,
         typed: bool = False,
+        words: Iterable[WordTiming] = (),
+        asr_final_s: float | None = None,
     ) -> int:
         """Commit one utterance now (it survives a crash from here on); returns its id.
 
@@ -290,7 +293,8 @@ class RecordStore:
         later with ``set_translation``. ``translated`` defaults to whether a translation is
         given; ``note`` says why one is missing (e.g. "no engine for ko→es"); ``typed`` marks
         text the operator typed rather than said. Utterances may still be added after the call
-        is finished, so a late final transcript is kept rather than lost.
+        is finished, so a late final transcript is kept rather than lost. ``words`` and
+        ``asr_final_s`` are on the call's clock, like ``start_s``.
         """
         who = enum_value(Speaker, "speaker", speaker)
         if not isinstance(original, str):
@@ -306,8 +310,8 @@ class RecordStore:
                 """
                 INSERT INTO utterances (call_id, speaker, language, original, translation,
                                         translation_language, translated, note, start_s, end_s,
-                                        confidence, spoken_by_tts, typed)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                                        confidence, spoken_by_tts, typed, words, asr_final_s)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """,
                 (
                     call_id,
@@ -323,6 +327,8 @@ class RecordStore:
                     None if confidence is None else float(confidence),
                     bool(spoken_by_tts),
                     bool(typed),
+                    WordTiming.to_json(words) if words else None,
+                    None if asr_final_s is None else float(asr_final_s),
                 ),
             )
         except sqlite3.IntegrityError as exc:
@@ -338,13 +344,16 @@ class RecordStore:
         translated: bool | None = None,
         note: str | None = None,
         spoken_by_tts: bool = False,
+        engine: str | None = None,
+        translated_s: float | None = None,
     ) -> None:
-        """Attach the translation (or why there is none) to an utterance already committed."""
+        """Attach the translation (or why there is none) to an utterance already committed,
+        with the engine and model that made it and when (on the call's clock)."""
         translated = self._check_translation(translation, translation_language, translated, note)
         cursor = self._conn.execute(
             """
             UPDATE utterances SET translation = ?, translation_language = ?, translated = ?,
-                                  note = ?, spoken_by_tts = ?
+                                  note = ?, spoken_by_tts = ?, engine = ?, translated_s = ?
             WHERE id = ?
             """,
             (
@@ -353,8 +362,23 @@ class RecordStore:
                 translated,
                 note,
                 bool(spoken_by_tts),
+                engine,
+                None if translated_s is None else float(translated_s),
                 utterance_id,
             ),
+        )
+        if cursor.rowcount == 0:
+            raise RecordError(f"no utterance with id {utterance_id!r}")
+
+    def set_playback(self, utterance_id: int, start_s: float, end_s: float, cut: bool) -> None:
+        """Where an utterance's synthesized translation played in the listener's ``*_heard``
+        recording, and whether a barge-in stopped it."""
+        if not 0 <= start_s <= end_s:
+            raise RecordError(f"times must satisfy 0 <= start_s <= end_s, got {start_s}, {end_s}")
+        cursor = self._conn.execute(
+            "UPDATE utterances SET played_start_s = ?, played_end_s = ?, played_cut = ? "
+            "WHERE id = ?",
+            (float(start_s), float(end_s), bool(cut), utterance_id),
         )
         if cursor.rowcount == 0:
             raise RecordError(f"no utterance with id {utterance_id!r}")
@@ -666,6 +690,11 @@ class AsyncRecordStore:
         await self._run(
             self._store.set_translation, utterance_id, translation, translation_language, **fields
         )
+
+    async def set_playback(
+        self, utterance_id: int, start_s: float, end_s: float, cut: bool
+    ) -> None:
+        await self._run(self._store.set_playback, utterance_id, start_s, end_s, cut)
 
     async def add_recording(
         self, call_id: str, leg: str, path: str | PurePath, sample_rate: int

@@ -41,11 +41,14 @@ class CallRig:
     recording: Recording
     tasks: list[asyncio.Task] = field(default_factory=list)
 
-    async def say(self, party: Party, pcm: np.ndarray) -> None:
-        """Audio from a party in 20 ms frames, as a transport hands it over."""
+    async def say(self, party: Party, pcm: np.ndarray, realtime: bool = False) -> None:
+        """Audio from a party in 20 ms frames, as a transport hands it over: at once, or
+        paced as a person speaks when the test looks at times on the call's clock."""
         step = int(FRAME_S * party.sample_rate)
         for i in range(0, len(pcm), step):
             await party.speaks(pcm[i : i + step])
+            if realtime:
+                await asyncio.sleep(FRAME_S)
 
     async def record(self) -> ComplaintRecord:
         record = await self.store.get(self.call.call_id)
@@ -85,7 +88,8 @@ async def connect(store: AsyncRecordStore, tmp_path: Path):
         log = await CallLog.open(
             store, language=caller_language, caller_id=None, channel=Channel.WEB
         )
-        recording = Recording(tmp_path, log)
+        started_at = asyncio.get_running_loop().time()
+        recording = Recording(tmp_path, log, started_at)
         caller, caller_link = await _party(Speaker.CALLER, caller_language, caller_rate, recording)
         operator, operator_link = await _party(
             Speaker.OPERATOR,
@@ -99,7 +103,7 @@ async def connect(store: AsyncRecordStore, tmp_path: Path):
             log,
             caller,
             operator,
-            asyncio.get_running_loop().time(),
+            started_at,
             stage_timeout_s=stage_timeout_s,
         )
         rig = CallRig(call, engines, store, caller, operator, caller_link, operator_link, recording)

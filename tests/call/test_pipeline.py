@@ -5,11 +5,12 @@ from __future__ import annotations
 import asyncio
 
 import numpy as np
+import pytest
 
 from hotline.engines import AsrError
 from hotline.records import Status
 from hotline.wire.messages import Caption, Clear, Notice, RecordSuggestion, Say
-from hotline.wire.vocabulary import Speaker
+from hotline.wire.vocabulary import RecordingLeg, Speaker
 from telephony import read_wav
 from tests.fakes import FakeEngines, quiet, tone
 from tts import TtsError
@@ -128,14 +129,19 @@ async def test_captions_only_operator_gets_text_but_no_translated_speech(connect
     assert not utterance.spoken_by_tts
 
 
-async def test_muted_operator_is_neither_heard_nor_recorded(connect):
+async def test_muted_operator_is_not_heard_and_their_recording_keeps_time_in_silence(connect):
     engines = FakeEngines(said={"es": ["no debería oírse"]})
     async with connect(engines) as rig:
         rig.operator.muted = True
         await rig.say(rig.operator, np.concatenate([tone(0.5), quiet(0.5)]))
-        await asyncio.sleep(0.1)
+        await asyncio.sleep(0.4)
+        rig.operator.muted = False
+        await rig.say(rig.operator, quiet(0.1))
     assert (await rig.record()).utterances == ()
-    assert read_wav(rig.recording.folder / "operator_in.wav")[0].size == 0
+    legs = {leg: read_wav(rig.recording.folder / f"{leg}.wav")[0] for leg in RecordingLeg}
+    assert len({pcm.size for pcm in legs.values()}) == 1, "all four legs end together"
+    assert legs[RecordingLeg.OPERATOR_IN].size >= int(0.4 * 16000), "the muted time is there"
+    assert not legs[RecordingLeg.OPERATOR_IN].any(), "as silence"
 
 
 async def test_each_partys_voice_goes_to_their_recording_at_their_own_rate(connect):
@@ -145,8 +151,15 @@ async def test_each_partys_voice_goes_to_their_recording_at_their_own_rate(conne
         await rig.say(rig.operator, tone(0.2, 48000))
     caller_in, caller_rate = read_wav(rig.recording.folder / "caller_in.wav")
     operator_in, operator_rate = read_wav(rig.recording.folder / "operator_in.wav")
-    assert (caller_rate, caller_in.size) == (8000, 2400)
-    assert (operator_rate, operator_in.size) == (48000, 9600)
+    assert (caller_rate, operator_rate) == (8000, 48000)
+    assert holds_near_the_start(caller_in, tone(0.3, 8000), 8000)
+    assert holds_near_the_start(operator_in, tone(0.2, 48000), 48000)
+    assert caller_in.size / 8000 == operator_in.size / 48000, "on one clock"
+
+
+def holds_near_the_start(recording: np.ndarray, said: np.ndarray, rate: int) -> bool:
+    """``said`` is in ``recording`` whole, within 10 ms of the call's start."""
+    return any(np.array_equal(recording[at : at + said.size], said) for at in range(rate // 100))
 
 
 async def test_words_said_right_before_hang_up_are_still_recorded(connect):
@@ -286,3 +299,44 @@ async def test_a_voice_that_hangs_times_out_instead_of_holding_the_call(connect)
         notice = await rig.operator_link.wait_for(lambda m: isinstance(m, Notice))
     assert caption.text == "[en] Gracias"
     assert "no audio within 0.2 s" in notice.text
+
+
+# --- the evidentiary record: every stage of an utterance on the call's one clock ---------
+
+
+async def test_each_utterance_keeps_its_words_engine_and_stage_times_on_the_calls_clock(connect):
+    engines = FakeEngines(said={"en": ["the street light is broken"]}, speech_s=0.4)
+    async with connect(engines) as rig:
+        rig.operator.hears_original = False
+        await rig.say(rig.caller, np.concatenate([quiet(0.3), tone(0.6), quiet(0.5)]), True)
+        await rig.operator_link.wait_for(lambda m: isinstance(m, Say))
+        await rig.operator.playout.drained()
+        await asyncio.sleep(0.2)
+    (said,) = (await rig.record()).utterances
+    assert [w.word for w in said.words] == "the street light is broken".split()
+    assert said.start_s <= said.words[0].start_s < said.words[-1].end_s <= said.end_s + 1e-9
+    assert said.start_s == pytest.approx(0.3, abs=0.1), "the speech began 0.3 s into the call"
+    assert all(w.confidence == 0.8 for w in said.words)
+    assert said.engine == "fake"
+    assert said.end_s <= said.asr_final_s <= said.translated_s <= said.played_start_s
+    assert said.played_end_s - said.played_start_s == pytest.approx(0.4, abs=0.01)
+    assert said.played_cut is False
+    heard, rate = read_wav(rig.recording.folder / "operator_heard.wav")
+    span = heard[int(said.played_start_s * rate) : int(said.played_end_s * rate)]
+    assert np.abs(span).mean() > 1000, "the span holds the synthesized speech"
+    before = heard[: int(said.played_start_s * rate) - rate // 100]
+    assert not before.any(), "and nothing played before it"
+
+
+async def test_a_barge_in_cuts_the_played_span_and_the_record_says_so(connect):
+    engines = FakeEngines(said={"en": ["wait"]}, speech_s=4.0)
+    async with connect(engines) as rig:
+        caption = await rig.call.operator_reply("Enviaremos un técnico")
+        await rig.caller_link.wait_for(lambda m: isinstance(m, Say))
+        await asyncio.sleep(0.3)
+        await rig.say(rig.caller, tone(0.4))
+        await rig.caller_link.wait_for(lambda m: isinstance(m, Clear))
+    record = await rig.record()
+    reply = next(u for u in record.utterances if u.id == caption.utterance_id)
+    assert reply.played_cut is True
+    assert 0.2 < reply.played_end_s - reply.played_start_s < 4.0

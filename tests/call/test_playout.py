@@ -9,6 +9,7 @@ import numpy as np
 
 from hotline.call import Playout
 from hotline.call.playout import MAX_QUEUED_S
+from hotline.call.recording import LegRecording
 from hotline.wire.messages import Say
 from telephony import WavWriter, read_wav
 from tests.fakes import FakeLink, tone
@@ -64,7 +65,10 @@ async def test_the_other_partys_voice_plays_quietly_underneath_and_can_be_turned
 
 async def test_the_heard_recording_holds_silence_between_segments(tmp_path):
     link = FakeLink()
-    recorder = WavWriter(tmp_path / "heard.wav", RATE)
+    started = asyncio.get_running_loop().time()
+    recorder = LegRecording(
+        WavWriter(tmp_path / "heard.wav", RATE), lambda: asyncio.get_running_loop().time() - started
+    )
     playout = Playout(RATE, link, recorder)
     task = await play(playout)
     playout.play(tone(0.1, RATE))
