@@ -114,5 +114,11 @@ class AsrEngine(ABC):
     def describe(self) -> dict[str, Any]:
         """What this engine can do here, for `hotline engines`."""
 
+    def settle(self, language: str, pcm: bytes, sample_rate: int) -> None:  # noqa: B027
+        """Let every stream from now on start from a state settled on this speech (16-bit
+        PCM), the same for every stream: an engine that adapts to what it has heard
+        (PocketSphinx's normalisation) then gives the same words for the same audio, in a
+        call or in its replay, whatever the recognizer heard before. Default: nothing to do."""
+
     def close(self) -> None:  # noqa: B027 - optional hook, most engines hold only memory
         """Free what the engine holds beyond memory (worker processes); default: nothing."""

@@ -50,6 +50,8 @@ def _serve(conn: Connection, factory: Callable[[], AsrEngine]) -> None:
                 result = os.getpid()
             elif op == "describe":
                 result = engine.describe()
+            elif op == "settle":
+                result = engine.settle(*args)
             elif op in _RECOGNIZER_OPS:
                 result = getattr(recognizers[args[0]], op)(*args[1:])
             else:
@@ -137,6 +139,15 @@ class ProcessEngine(AsrEngine):
         self.processes = max(1, processes or os.cpu_count() or 1)
         self._workers: list[_Worker] = []
         self._lock = threading.Lock()
+        self._settled: list[tuple[str, bytes, int]] = []
+
+    def settle(self, language: str, pcm: bytes, sample_rate: int) -> None:
+        """Every worker settles on the speech, and so does each one started later."""
+        with self._lock:
+            self._settled.append((language, pcm, sample_rate))
+            workers = [w for w in self._workers if w.alive]
+        for worker in workers:
+            worker.call("settle", language, pcm, sample_rate)
 
     def languages(self) -> list[str]:
         return list(self._languages)
@@ -145,7 +156,10 @@ class ProcessEngine(AsrEngine):
         with self._lock:
             self._workers = [w for w in self._workers if w.alive or w.streams]
             if len(self._workers) < self.processes:
-                self._workers.append(_Worker(self._factory))
+                fresh = _Worker(self._factory)
+                for settled in self._settled:
+                    fresh.call("settle", *settled)
+                self._workers.append(fresh)
             worker = min((w for w in self._workers if w.alive), key=lambda w: w.streams)
             worker.streams += 1
             return worker

@@ -29,9 +29,17 @@ def _is_filler(word: str) -> bool:
 class SphinxRecognizer:
     """One PocketSphinx decoder; it has no endpointer here, so utterances end on `finish()`."""
 
-    def __init__(self, decoder: pocketsphinx.Decoder, sample_rate: int, words: bool) -> None:
+    def __init__(
+        self,
+        decoder: pocketsphinx.Decoder,
+        sample_rate: int,
+        words: bool,
+        settled: dict[int, str] | None = None,
+    ) -> None:
         self.sample_rate = sample_rate
         self._decoder = decoder
+        self._settled = settled if settled is not None else {}
+        """The engine's settled cepstral mean per sample rate, shared by its recognizers."""
         self._words = words
         self._frame_rate = float(decoder.config["frate"])
         self._in_utterance = False
@@ -75,6 +83,9 @@ class SphinxRecognizer:
         if self._in_utterance:
             self._decoder.end_utt()
             self._in_utterance = False
+        cmn = self._settled.get(self.sample_rate)
+        if cmn is not None:
+            self._decoder.set_cmn(cmn)
         self._fed = 0
         self._utterance_start = 0
 
@@ -101,6 +112,16 @@ class PocketSphinxEngine(AsrEngine):
 
     def __init__(self, max_uses: int = 50) -> None:
         self._pool: RecognizerPool[SphinxRecognizer] = RecognizerPool(max_uses=max_uses)
+        self._settled: dict[int, str] = {}
+
+    def settle(self, language: str, pcm: bytes, sample_rate: int) -> None:
+        """The cepstral mean after this speech becomes where every stream starts (live CMN
+        otherwise carries each recognizer's history from call to call)."""
+        decoder = pocketsphinx.Decoder(samprate=sample_rate, loglevel="FATAL")
+        decoder.start_utt()
+        decoder.process_raw(pcm, False, True)
+        decoder.end_utt()
+        self._settled[sample_rate] = decoder.get_cmn(False)
 
     def languages(self) -> list[str]:
         return ["en"]
@@ -128,7 +149,7 @@ class PocketSphinxEngine(AsrEngine):
         if phrases is not None:
             decoder.set_jsgf_string("phrases", _jsgf(decoder, phrases))
             decoder.activate_search("phrases")
-        return SphinxRecognizer(decoder, sample_rate, words)
+        return SphinxRecognizer(decoder, sample_rate, words, self._settled)
 
     def release(self, recognizer: Recognizer) -> None:
         self._pool.release(recognizer)  # type: ignore[arg-type]

@@ -29,6 +29,9 @@ def default_executor() -> ThreadPoolExecutor:
         return _default_executor
 
 
+LOOKBACK_S = 2.0
+
+
 class UtteranceStream:
     """One audio stream through one recognizer; all times are seconds of audio fed so far.
 
@@ -45,6 +48,11 @@ class UtteranceStream:
     SpeechEnd and the next SpeechStart audio is not decoded, and at each SpeechStart the last
     `gate_preroll_s` of skipped audio is decoded first. Silence costs no decoding; Final times
     stay on the stream clock.
+
+    With `accept_s`, the recognizer is always handed pieces of exactly that length (the last
+    piece before a finish excepted), however the audio was batched on its way here: an
+    engine that endpoints between pieces (Vosk) then gives the same words for the same
+    audio, live or replayed.
     """
 
     def __init__(
@@ -53,6 +61,7 @@ class UtteranceStream:
         endpointer: Endpointer | None = None,
         partial_interval_s: float = 0.25,
         gate_preroll_s: float | None = None,
+        accept_s: float | None = None,
     ) -> None:
         if endpointer is not None and endpointer.sample_rate != recognizer.sample_rate:
             raise ValueError(
@@ -71,9 +80,14 @@ class UtteranceStream:
         self._closed = False
         gated = endpointer is not None and gate_preroll_s is not None
         self._preroll_bytes = round((gate_preroll_s or 0) * self.sample_rate) * 2
+        # The endpointer reports a start after the fact; this much more is kept so the
+        # pre-roll still reaches back from the start it reports.
+        self._lookback_bytes = round(LOOKBACK_S * self.sample_rate) * 2 if gated else 0
         self._preroll = bytearray()
         self._listening = not gated
         self._offset_s = 0.0
+        self._piece_bytes = round(accept_s * self.sample_rate) * 2 if accept_s else 0
+        self._pending = bytearray()
         recognizer.reset()
 
     @property
@@ -96,13 +110,16 @@ class UtteranceStream:
                 if not self._listening:
                     self._preroll += pcm[cursor:split]
                     cursor = split
-                    events += self._listen(chunk_start + split // 2)
+                    begin = round(event.at * self.sample_rate) - self._preroll_bytes // 2
+                    events += self._listen(chunk_start + split // 2, begin)
                 continue
             events += self._pass(pcm[cursor:split])
             cursor = split
             if isinstance(event, SpeechPause):
+                events += self._flush()
                 self._hold(self.recognizer.finish())
             elif isinstance(event, SpeechEnd):
+                events += self._flush()
                 events += self._final(self.recognizer.finish())
                 if self._preroll_bytes:
                     self._listening = False
@@ -115,13 +132,17 @@ class UtteranceStream:
         if self._listening:
             return self._decode(pcm)
         self._preroll += pcm
-        del self._preroll[: max(0, len(self._preroll) - self._preroll_bytes)]
+        keep = self._preroll_bytes + self._lookback_bytes
+        del self._preroll[: max(0, len(self._preroll) - keep)]
         return []
 
-    def _listen(self, now: int) -> list[AsrEvent]:
-        """Speech started: decode the pre-roll ending at stream sample `now`, then go on."""
-        del self._preroll[: max(0, len(self._preroll) - self._preroll_bytes)]
-        preroll, self._preroll = bytes(self._preroll), bytearray()
+    def _listen(self, now: int, begin: int) -> list[AsrEvent]:
+        """Speech started: decode from stream sample `begin` (the pre-roll before the speech's
+        start, which the endpointer may report a little late) up to `now`, then go on. The
+        decoding starts at the same sample however the audio was chunked."""
+        wanted = max(0, min(len(self._preroll) // 2, now - max(0, begin)))
+        preroll = bytes(self._preroll[len(self._preroll) - wanted * 2 :])
+        self._preroll = bytearray()
         self._listening = True
         self._offset_s = (now - len(preroll) // 2 - self._decoded) / self.sample_rate
         return self._decode(preroll)
@@ -131,9 +152,27 @@ class UtteranceStream:
         if self._closed:
             return []
         self._closed = True
-        return self._final(self.recognizer.finish())
+        events = self._flush()
+        return events + self._final(self.recognizer.finish())
 
     def _decode(self, pcm: bytes) -> list[AsrEvent]:
+        if not self._piece_bytes:
+            return self._accept(pcm)
+        self._pending += pcm
+        events: list[AsrEvent] = []
+        size = self._piece_bytes
+        whole = len(self._pending) - len(self._pending) % size
+        for start in range(0, whole, size):
+            events += self._accept(bytes(self._pending[start : start + size]))
+        del self._pending[:whole]
+        return events
+
+    def _flush(self) -> list[AsrEvent]:
+        """What waits for a whole piece goes to the recognizer before it finishes."""
+        pending, self._pending = bytes(self._pending), bytearray()
+        return self._accept(pending)
+
+    def _accept(self, pcm: bytes) -> list[AsrEvent]:
         if not pcm:
             return []
         endpoint = self.recognizer.accept(pcm)

@@ -181,6 +181,47 @@ def _cmd_records(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_replay(args: argparse.Namespace) -> int:
+    from datetime import datetime
+
+    from hotline.qa import ReplayOptions
+    from hotline.qa.command import ReplayError, apply_engine_choices, run_replay
+
+    if (args.ref is None) == (not args.all and args.since is None):
+        print("hotline replay: give a call (REF), or --all, or --since DATE", file=sys.stderr)
+        return 2
+    try:
+        since = datetime.fromisoformat(args.since) if args.since else None
+    except ValueError:
+        print(f"hotline replay: --since {args.since}: not a date (YYYY-MM-DD)", file=sys.stderr)
+        return 2
+    if since is not None and since.tzinfo is None:
+        since = since.astimezone()
+    try:
+        config = apply_engine_choices(
+            _load_config(args), args.asr_model, args.mt_model, args.engine
+        )
+        return asyncio.run(
+            run_replay(
+                config,
+                who=_cli_user(),
+                reference=args.ref,
+                since=since,
+                every=args.all,
+                options=ReplayOptions(realtime=args.realtime, speak=not args.no_speech),
+                references=Path(args.reference) if args.reference else None,
+                reference_translations=(
+                    Path(args.reference_translation) if args.reference_translation else None
+                ),
+                html=Path(args.output) if args.output else None,
+                json_path=Path(args.json) if args.json else None,
+            )
+        )
+    except ReplayError as exc:
+        print(f"hotline replay: {exc}", file=sys.stderr)
+        return 2
+
+
 def _cli_user() -> str:
     """Who reads records from the command line, for the audit log."""
     import getpass
@@ -401,6 +442,48 @@ def build_parser() -> argparse.ArgumentParser:
         help="how the caller reaches the hotline (default: web; sip dials with baresip)",
     )
     p.set_defaults(func=_cmd_demo)
+
+    p = sub.add_parser(
+        "replay",
+        help="run recorded calls back through the engines, for QA: differences, scores, latency",
+    )
+    p.add_argument("ref", nargs="?", help="call id or reference number")
+    p.add_argument("--all", action="store_true", help="every recorded call")
+    p.add_argument("--since", metavar="DATE", help="the calls since DATE (YYYY-MM-DD)")
+    p.add_argument("--config")
+    p.add_argument("--data-dir")
+    p.add_argument("-o", "--output", metavar="report.html", help="an HTML report with plots")
+    p.add_argument("--json", metavar="report.json", help="a JSON report")
+    p.add_argument(
+        "--reference",
+        metavar="FILE",
+        help="what the caller said, one utterance per line (for --all: a folder of REF.txt)",
+    )
+    p.add_argument(
+        "--reference-translation",
+        metavar="FILE",
+        help="what the caller meant, in the operator's language, one line each (for chrF)",
+    )
+    p.add_argument("--realtime", action="store_true", help="feed audio at the pace it was said")
+    p.add_argument(
+        "--asr-model",
+        action="append",
+        metavar="[LANG=]DIR",
+        help="a Vosk model folder to recognize with instead (repeatable)",
+    )
+    p.add_argument(
+        "--mt-model",
+        action="append",
+        metavar="DIR",
+        help="a Hugging Face translation model folder, tried first (repeatable)",
+    )
+    p.add_argument(
+        "--engine", choices=["apertium", "neural"], help="translate only with this kind of engine"
+    )
+    p.add_argument(
+        "--no-speech", action="store_true", help="skip synthesizing translations (no TTS timing)"
+    )
+    p.set_defaults(func=_cmd_replay)
 
     p = sub.add_parser("records", help="complaint records")
     p.add_argument("--config")

@@ -77,6 +77,9 @@ NARROWBAND_FILLS = {"fold": lambda: BandFold(-30.0), "noise": lambda: HighBandNo
 BEST_FILL = {"vosk": "fold", "pocketsphinx": "noise"}
 """Which fill helped which engine most on real phone-band speech (docs/quality.md)."""
 CAPACITY_UTILIZATION = 0.6
+ACCEPT_S = 0.02
+"""A call leg's recognizer hears 20 ms pieces, the frames transports deliver, however they
+were batched: the same audio gives the same words, live or in a QA replay."""
 CALL_OVERHEAD = 0.03
 """CPU seconds per call-second besides recognition (voices, translation, the call loop)."""
 WARM_UP_PHRASES = {
@@ -240,9 +243,17 @@ class Engines:
             endpointer,
             partial_interval_s=self.config.asr.partial_interval_s,
             gate_preroll_s=GATE_PREROLL_S,
+            accept_s=ACCEPT_S,
         )
         fill = narrowband_fill(engine.name, sample_rate, self.config.asr.narrowband_fill)
         return _LegStream(engine, stream, self._leg_threads, fill)
+
+    def recognizer_provenance(self, language: str) -> str:
+        """Which engine and model recognize ``language`` (for QA reports): ``vosk /path``."""
+        engine = self._recognizers.engine_for(language)
+        described = engine.describe().get("languages", {}).get(language, {})
+        model = described.get("model") if isinstance(described, dict) else None
+        return f"{engine.name} {model}" if model else engine.name
 
     async def lend_recognizer(
         self, language: str, phrases: list[str] | None = None, words: bool = True
@@ -307,6 +318,9 @@ class Engines:
                 )
             except Exception:
                 speech = np.zeros(ASR_RATE, dtype=np.int16)
+            await asyncio.to_thread(
+                self._recognizers.engine_for(language).settle, language, speech.tobytes(), ASR_RATE
+            )
             count = 3 * cpus if language == self.config.asr.asr_endpoint_language else 2 * cpus
             streams = [self._open_stream(language) for _ in range(count)]
             try:

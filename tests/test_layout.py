@@ -131,6 +131,17 @@ def ours(names: set[str]) -> set[str]:
                 "telephony",
             ),
         ),
+        (
+            "hotline.qa",
+            (
+                "hotline.qa",
+                "hotline.engines",
+                "hotline.records",
+                "hotline.config",
+                "hotline.wire",
+                "telephony",
+            ),
+        ),
         ("hotline.engines", ("hotline.config", "asr", "translate", "tts", "telephony")),
         ("telephony", ("telephony",)),
     ],

@@ -13,7 +13,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from hotline.bench import asr_peer, bridges, calls, faults, narrowband
+from hotline.bench import asr_peer, bridges, calls, faults, narrowband, replay
 from hotline.bench.common import BenchError, write_json
 from hotline.bench.engines import report_engines, run_engines_bench
 
@@ -61,6 +61,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     asr_peer.add_arguments(sub)
     _bridges_arguments(sub)
     _faults_arguments(sub)
+    _replay_arguments(sub)
     p = sub.add_parser(
         "narrowband", help="ASR error rates on 8 kHz G.711 (phone) audio against 16 kHz"
     )
@@ -85,6 +86,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="LANG=PATH",
         help="decode LANG with this Vosk model folder, e.g. a narrowband (8 kHz) one (repeatable)",
     )
+    p.add_argument("--json", metavar="PATH", help="also write the results as JSON")
+
+
+def _replay_arguments(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("replay", help="QA replay speed: one call, and --all over many calls")
+    p.add_argument("--calls", type=int, default=50, help="calls in the store (default 50)")
     p.add_argument("--json", metavar="PATH", help="also write the results as JSON")
 
 
@@ -147,6 +154,13 @@ def main(args: argparse.Namespace) -> int:
             if args.json:
                 write_json(args.json, "faults", faults.FaultRun(results))
             return 0 if all(r.ok for r in results) else 1
+        if args.bench == "replay":
+            with tempfile.TemporaryDirectory(prefix="hotline-replay-") as workdir:
+                replayed = asyncio.run(replay.run_replay_bench(Path(workdir), args.calls))
+            replay.report_replay(replayed)
+            if args.json:
+                write_json(args.json, "replay", replayed)
+            return 0
         if args.bench == "bridges":
             if min(args.calls, args.repeat, args.max_sip_calls) < 1:
                 raise BenchError("--calls, --repeat and --max-sip-calls must be at least 1")

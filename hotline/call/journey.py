@@ -331,7 +331,7 @@ class CallerJourney:
         services.switchboard.connected(call)
         self.call = call
         try:
-            await self.log.connected()
+            await self.log.connected(call.connected_s)
             assert seat.link is not None
             await seat.link.send(
                 Connected(

@@ -44,8 +44,9 @@ class CallLog:
     async def operator_joined(self, name: str, language: str) -> None:
         await self._store.set_operator(self.call_id, name, language)
 
-    async def connected(self) -> None:
-        await self._store.set_status(self.call_id, Status.ACTIVE)
+    async def connected(self, at_s: float) -> None:
+        """Caller and operator meet, ``at_s`` seconds into the call."""
+        await self._store.set_connected(self.call_id, at_s)
 
     async def utterance(
         self,

@@ -53,8 +53,12 @@ class Party:
         their recording holds silence for that time, so it stays on the call's clock."""
         if self.muted:
             return
-        self.recorder.write(pcm)
+        gap = self.recorder.write(pcm)
         for tap in self.taps:
             tap(pcm)
         if self.listener is not None:
+            # The recognizer hears the gap as the recording has it, so the times it gives
+            # stay on the call's clock.
+            for start in range(0, gap, self.sample_rate):
+                await self.listener.put(np.zeros(min(self.sample_rate, gap - start), np.int16))
             await self.listener.put(pcm)

@@ -47,6 +47,7 @@ AUDIO_QUEUE_FRAMES = 200
 ASR_BATCH_FRAMES = 25
 SPOKEN_QUEUE = 16
 PLAYBACK_QUEUE = 64
+SILENCE_PIECE_S = 10
 
 
 @dataclass(slots=True)
@@ -71,6 +72,10 @@ class _Leg:
         self.spoken: asyncio.Queue[_Spoken | None] = asyncio.Queue(SPOKEN_QUEUE)
         self.to_asr: StreamResampler | None = None
         self.stream: SpeechStream | None = None
+        self.origin = party.recorder.seconds
+        """Where on the call's clock the audio this leg recognizes begins."""
+        self.heard_s = 0.0
+        """Seconds of audio taken for recognition so far (a failed recognizer's included)."""
         self.stream_offset = 0.0
         self.restarts = 0
 
@@ -105,6 +110,12 @@ class Call:
         self.started_at = started_at
         self.metrics = metrics if metrics is not None else CallMetrics()
         self.stage_timeout_s = stage_timeout_s
+        # Both legs are recognized from one instant, sample-exact on each recording, and the
+        # record keeps it: a replay that hears the recordings from there hears what the call
+        # heard, in the same pieces.
+        self.connected_s = max(caller.recorder.seconds, operator.recorder.seconds)
+        for party in (caller, operator):
+            party.recorder.pad_to(self.connected_s)
         self.speech_down: set[Speaker] = set()
         self.watchers: set[Link] = set()
         """Links that get a copy of every caption (supervisors listening in)."""
@@ -152,7 +163,7 @@ class Call:
         loop = asyncio.get_running_loop()
         legs = list(self._legs.values())
         try:
-            await asyncio.gather(*(self._open_recognizer(leg) for leg in legs))
+            await asyncio.gather(*(self._open_recognizer(leg, from_start=True) for leg in legs))
             async with asyncio.TaskGroup() as tg:
                 self._tasks = tg
                 listeners = [tg.create_task(self._listen(leg)) for leg in legs]
@@ -203,11 +214,12 @@ class Call:
             except Exception:
                 log.exception("call=%s playback of %s not kept", self.call_id, played)
 
-    async def _open_recognizer(self, leg: _Leg) -> None:
+    async def _open_recognizer(self, leg: _Leg, from_start: bool = False) -> None:
+        """A recognizer for the leg. The first one hears the call from its first instant,
+        silence up to the connection included, so its times are the call's own; one opened
+        after a failure starts where the audio has got to."""
         try:
             leg.stream = await self.engines.open_stream(leg.language, leg.party.sample_rate)
-            leg.stream_offset = self.now()
-            leg.to_asr = StreamResampler(leg.party.sample_rate, ASR_RATE)
         except Exception as exc:
             log.info(
                 "call=%s leg=%s no speech recognition for %s: %s",
@@ -216,6 +228,24 @@ class Call:
                 leg.language,
                 exc,
             )
+            return
+        leg.to_asr = StreamResampler(leg.party.sample_rate, ASR_RATE)
+        if not from_start:
+            leg.stream_offset = leg.origin + leg.heard_s
+            return
+        leg.stream_offset = 0.0
+        try:
+            await self._hear_silence(leg, round(leg.origin * leg.party.sample_rate))
+        except Exception as exc:
+            await self._recognizer_failed(leg, exc)
+
+    async def _hear_silence(self, leg: _Leg, samples: int) -> None:
+        assert leg.stream is not None and leg.to_asr is not None
+        step = SILENCE_PIECE_S * leg.party.sample_rate
+        for start in range(0, samples, step):
+            silence = np.zeros(min(step, samples - start), dtype=np.int16)
+            async with asyncio.timeout(self.stage_timeout_s):
+                await leg.stream.feed(leg.to_asr.process(silence).tobytes())
 
     async def _listen(self, leg: _Leg) -> None:
         """Audio in → (quietly to the other side) → recognize.
@@ -239,10 +269,12 @@ class Call:
                 break
             if leg.role == Speaker.CALLER or self.same_language:
                 for pcm in frames:
-                    other.party.playout.under(voice_across.process(pcm))
+                    if pcm.any():
+                        other.party.playout.under(voice_across.process(pcm))
+            audio = frames[0] if len(frames) == 1 else np.concatenate(frames)
+            leg.heard_s += len(audio) / leg.party.sample_rate
             if leg.stream is None or leg.to_asr is None:
                 continue
-            audio = frames[0] if len(frames) == 1 else np.concatenate(frames)
             try:
                 async with asyncio.timeout(self.stage_timeout_s):
                     events = await leg.stream.feed(leg.to_asr.process(audio).tobytes())

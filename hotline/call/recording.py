@@ -45,23 +45,26 @@ class LegRecording:
         """Where the recording has got to, on the call's clock."""
         return self._writer.samples_written / self._writer.sample_rate
 
-    def write(self, pcm: np.ndarray, *, at: float | None = None, slack_s: float = JITTER_S) -> None:
+    def write(self, pcm: np.ndarray, *, at: float | None = None, slack_s: float = JITTER_S) -> int:
         """Append ``pcm``, whose first sample was heard at ``at`` (by default: it has just
         arrived, so it began its own length ago). Silence fills a gap longer than
-        ``slack_s``; the playout, which runs on the clock itself, passes 0."""
+        ``slack_s``; the playout, which runs on the clock itself, passes 0. Returns the
+        samples of silence put before ``pcm`` (the recognizer hears them too)."""
         if at is None:
             at = self.clock() - len(pcm) / self.sample_rate
-        if at - self.seconds > slack_s:
-            self.pad_to(at)
+        padded = self.pad_to(at) if at - self.seconds > slack_s else 0
         self._writer.write(pcm)
+        return padded
 
-    def pad_to(self, seconds: float) -> None:
-        """Silence up to ``seconds`` on the call's clock."""
+    def pad_to(self, seconds: float) -> int:
+        """Silence up to ``seconds`` on the call's clock; returns how many samples."""
         missing = round(seconds * self.sample_rate) - self._writer.samples_written
+        padded = max(0, missing)
         while missing > 0:
             step = min(missing, 60 * self.sample_rate)
             self._writer.write(np.zeros(step, dtype=np.int16))
             missing -= step
+        return padded
 
     def close(self) -> None:
         self._writer.close()

@@ -124,6 +124,8 @@ class CallRecord:
     urgency: str | None
     notes: str | None
     end_reason: str | None = None
+    connected_s: float | None = None
+    """When caller and operator were connected, in seconds on the call's clock."""
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -134,6 +136,7 @@ class CallRecord:
             "started_at": iso_utc(self.started_at),
             "ended_at": None if self.ended_at is None else iso_utc(self.ended_at),
             "end_reason": self.end_reason,
+            "connected_s": self.connected_s,
             "caller_id_masked": self.caller_id_masked,
             "caller_language": self.caller_language,
             "operator": self.operator,
@@ -155,6 +158,7 @@ class CallRecord:
             started_at=parse_time(row["started_at"]),
             ended_at=parse_time(row["ended_at"]),
             end_reason=row["end_reason"],
+            connected_s=row["connected_s"],
             caller_id_masked=row["caller_id_masked"],
             caller_language=row["caller_language"],
             operator=row["operator"],

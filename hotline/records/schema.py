@@ -177,6 +177,9 @@ def _timeline_v5(conn: sqlite3.Connection) -> None:
         "played_cut INTEGER CHECK (played_cut IS NULL OR played_cut IN (0, 1))",
     ):
         conn.execute(f"ALTER TABLE utterances ADD COLUMN {column}")
+    # When the two parties were connected, on the call's clock: from there on both legs
+    # were recognized (a replay hears them from the same instant).
+    conn.execute("ALTER TABLE calls ADD COLUMN connected_s REAL CHECK (connected_s >= 0)")
 
 
 MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (

@@ -233,6 +233,14 @@ class RecordStore:
         text_or_none("operator_language", operator_language)
         self._update(call_id, {"operator": operator, "operator_language": operator_language})
 
+    def set_connected(self, call_id: str, at_s: float) -> None:
+        """The call is active from ``at_s`` seconds on its clock (caller meets operator)."""
+        if not at_s >= 0:
+            raise RecordError(f"connected_s must be >= 0, got {at_s}")
+        self.set_status(call_id, Status.ACTIVE)
+        with self._write() as conn:
+            conn.execute("UPDATE calls SET connected_s = ? WHERE id = ?", (float(at_s), call_id))
+
     def set_status(self, call_id: str, status: str) -> None:
         """Move a call between statuses without ending it (or re-mark a finished one).
 
@@ -671,6 +679,9 @@ class AsyncRecordStore:
 
     async def set_status(self, call_id: str, status: str) -> None:
         await self._run(self._store.set_status, call_id, status)
+
+    async def set_connected(self, call_id: str, at_s: float) -> None:
+        await self._run(self._store.set_connected, call_id, at_s)
 
     async def update_fields(self, call_id: str, **fields: str | None) -> CallRecord:
         return await self._run(self._store.update_fields, call_id, **fields)

@@ -340,3 +340,20 @@ async def test_a_barge_in_cuts_the_played_span_and_the_record_says_so(connect):
     reply = next(u for u in record.utterances if u.id == caption.utterance_id)
     assert reply.played_cut is True
     assert 0.2 < reply.played_end_s - reply.played_start_s < 4.0
+
+
+async def test_utterance_times_stay_on_the_recordings_clock_across_gaps_in_the_audio(connect):
+    engines = FakeEngines(said={"en": ["first", "second"]})
+    async with connect(engines) as rig:
+        await rig.say(rig.caller, np.concatenate([tone(0.4), quiet(0.4)]), realtime=True)
+        await asyncio.sleep(1.5)  # the caller's phone sends nothing (a voice gate, a mute)
+        await rig.say(rig.caller, np.concatenate([tone(0.5), quiet(0.4)]), realtime=True)
+        await rig.operator_link.wait_for(final_from(Speaker.CALLER))
+        await asyncio.sleep(0.1)
+    first, second = (await rig.record()).utterances
+    recorded, rate = read_wav(rig.recording.folder / "caller_in.wav")
+    loud = np.flatnonzero(np.abs(recorded) > 1000) / rate
+    gap_ends = loud[1:][np.diff(loud) > 1.0]
+    assert len(gap_ends) == 1, "the recording holds the 1.5 s gap"
+    assert second.start_s == pytest.approx(gap_ends[0], abs=0.03), "the record says where"
+    assert first.start_s == pytest.approx(loud[0], abs=0.03)
