@@ -162,6 +162,36 @@ def _cmd_records(args: argparse.Namespace) -> int:
                     f"{call.reference:16} {call.id}  {call.started_at.isoformat(timespec='seconds'):25} "
                     f"{call.caller_language or '-':3} {call.operator or '-':10} {call.status}"
                 )
+        elif args.action in ("hold", "release"):
+            from hotline.records import UnknownCall
+
+            try:
+                call = store.set_legal_hold(args.id, args.action == "hold")
+            except UnknownCall:
+                print(f"hotline: no record {args.id}", file=sys.stderr)
+                return 2
+            store.audit(_cli_user(), f"record.{args.action}", call.id)
+            state = "on legal hold" if call.legal_hold else "no longer on legal hold"
+            print(f"{call.reference} is {state}")
+        elif args.action == "sweep":
+            from hotline.records.retention import sweep
+
+            days = args.days if args.days is not None else config.records.retention_days
+            if not days or days <= 0:
+                print(
+                    "hotline: no retention period: give --days N or set records.retention_days",
+                    file=sys.stderr,
+                )
+                return 2
+            done = sweep(store, config.data_path, days, dry_run=args.dry_run)
+            verb = "would delete" if args.dry_run else "deleted"
+            print(
+                f"{verb} the recordings of {len(done.calls)} calls older than {days:g} days "
+                f"({done.files} files, {done.bytes / 1e6:.1f} MB); "
+                f"{done.kept_on_hold} on legal hold kept"
+            )
+            for reference in done.calls:
+                print(f"  {reference}")
         elif args.action == "show":
             record = store.get(args.id)
             if record is None:
@@ -493,6 +523,17 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--limit", type=int, default=50)
     r = rsub.add_parser("show")
     r.add_argument("id", help="call id or reference number")
+    r = rsub.add_parser("hold", help="keep a call's recordings past the retention period")
+    r.add_argument("id", help="call id or reference number")
+    r = rsub.add_parser("release", help="take a call off legal hold")
+    r.add_argument("id", help="call id or reference number")
+    r = rsub.add_parser(
+        "sweep", help="delete recordings past the retention period now (the server does it hourly)"
+    )
+    r.add_argument(
+        "--days", type=float, help="the retention period (default: records.retention_days)"
+    )
+    r.add_argument("--dry-run", action="store_true", help="list what would go, delete nothing")
     r = rsub.add_parser("export")
     r.add_argument("--format", choices=["json", "csv"], default="json")
     p.set_defaults(func=_cmd_records)

@@ -99,6 +99,13 @@ class SecurityConfig:
 
 
 @dataclass(slots=True)
+class RecordsConfig:
+    retention_days: float = 0.0
+    """Recordings of calls older than this are deleted (0: kept for ever); calls on legal
+    hold are kept."""
+
+
+@dataclass(slots=True)
 class Config:
     host: str = "127.0.0.1"
     port: int = 8765
@@ -112,6 +119,7 @@ class Config:
     audiosocket: AudioSocketConfig = field(default_factory=AudioSocketConfig)
     sip: SipConfig = field(default_factory=SipConfig)
     security: SecurityConfig = field(default_factory=SecurityConfig)
+    records: RecordsConfig = field(default_factory=RecordsConfig)
 
     @property
     def data_path(self) -> Path:

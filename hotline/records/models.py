@@ -126,6 +126,10 @@ class CallRecord:
     end_reason: str | None = None
     connected_s: float | None = None
     """When caller and operator were connected, in seconds on the call's clock."""
+    legal_hold: bool = False
+    """Kept whole past the retention period."""
+    recordings_deleted_at: datetime | None = None
+    """When the retention period took the recordings (the transcript stays)."""
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -137,6 +141,10 @@ class CallRecord:
             "ended_at": None if self.ended_at is None else iso_utc(self.ended_at),
             "end_reason": self.end_reason,
             "connected_s": self.connected_s,
+            "legal_hold": self.legal_hold,
+            "recordings_deleted_at": iso_utc(self.recordings_deleted_at)
+            if self.recordings_deleted_at
+            else None,
             "caller_id_masked": self.caller_id_masked,
             "caller_language": self.caller_language,
             "operator": self.operator,
@@ -159,6 +167,8 @@ class CallRecord:
             ended_at=parse_time(row["ended_at"]),
             end_reason=row["end_reason"],
             connected_s=row["connected_s"],
+            legal_hold=bool(row["legal_hold"]),
+            recordings_deleted_at=parse_time(row["recordings_deleted_at"]),
             caller_id_masked=row["caller_id_masked"],
             caller_language=row["caller_language"],
             operator=row["operator"],

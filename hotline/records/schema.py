@@ -182,12 +182,23 @@ def _timeline_v5(conn: sqlite3.Connection) -> None:
     conn.execute("ALTER TABLE calls ADD COLUMN connected_s REAL CHECK (connected_s >= 0)")
 
 
+def _retention_v6(conn: sqlite3.Connection) -> None:
+    """Recordings are deleted past the retention period unless the call is on legal hold;
+    the record says when they went."""
+    conn.execute(
+        "ALTER TABLE calls ADD COLUMN legal_hold INTEGER NOT NULL DEFAULT 0 "
+        "CHECK (legal_hold IN (0, 1))"
+    )
+    conn.execute("ALTER TABLE calls ADD COLUMN recordings_deleted_at TEXT")
+
+
 MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (
     _schema_v1,
     _end_reason_v2,
     _audit_v3,
     _interrupted_v4,
     _timeline_v5,
+    _retention_v6,
 )
 """Migration i takes the file from schema version i to i + 1 (PRAGMA user_version)."""
 

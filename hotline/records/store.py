@@ -233,6 +233,40 @@ class RecordStore:
         text_or_none("operator_language", operator_language)
         self._update(call_id, {"operator": operator, "operator_language": operator_language})
 
+    def set_legal_hold(self, call_id_or_reference: str, hold: bool) -> CallRecord:
+        """Put a call on legal hold (its recordings outlive the retention period) or take
+        it off."""
+        record = self.get(call_id_or_reference)
+        if record is None:
+            raise UnknownCall(f"no call {call_id_or_reference!r}")
+        with self._write() as conn:
+            conn.execute(
+                "UPDATE calls SET legal_hold = ? WHERE id = ?", (bool(hold), record.call.id)
+            )
+        return self._call(record.call.id)
+
+    def past_retention(self, cutoff: datetime) -> builtins.list[ComplaintRecord]:
+        """Ended calls started before ``cutoff`` that still have recordings and are not on
+        legal hold, oldest first."""
+        rows = self._conn.execute(
+            """
+            SELECT id FROM calls
+            WHERE ended_at IS NOT NULL AND started_at < ? AND legal_hold = 0
+              AND recordings_deleted_at IS NULL
+              AND EXISTS (SELECT 1 FROM recordings r WHERE r.call_id = calls.id)
+            ORDER BY started_at
+            """,
+            (iso_utc(cutoff),),
+        ).fetchall()
+        return [record for row in rows if (record := self.get(row["id"])) is not None]
+
+    def recordings_deleted(self, call_id: str, at: datetime | None = None) -> None:
+        with self._write() as conn:
+            conn.execute(
+                "UPDATE calls SET recordings_deleted_at = ? WHERE id = ?",
+                (iso_utc(at or datetime.now(UTC)), call_id),
+            )
+
     def set_connected(self, call_id: str, at_s: float) -> None:
         """The call is active from ``at_s`` seconds on its clock (caller meets operator)."""
         if not at_s >= 0:
@@ -660,6 +694,11 @@ class AsyncRecordStore:
     async def _run(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         future = asyncio.wrap_future(self._executor.submit(fn, *args, **kwargs))
         return await asyncio.shield(future)
+
+    async def with_store(self, fn: Callable[..., T], *args: Any) -> T:
+        """``fn(store, *args)`` on the store's own thread, for work that spans many rows
+        (the retention sweep)."""
+        return await self._run(fn, self._store, *args)
 
     async def create_call(
         self,

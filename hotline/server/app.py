@@ -28,6 +28,7 @@ from hotline.call.supervision import Supervisor
 from hotline.config import Config, ConfigError, SecurityConfig
 from hotline.engines import Engines
 from hotline.records import DEFAULT_FILENAME, AsyncRecordStore
+from hotline.records.retention import keep_sweeping
 from hotline.server import web
 from hotline.server.asr_endpoint import serve_vosk_protocol
 from hotline.server.audiosocket import AudioSocketServer
@@ -74,6 +75,7 @@ class HotlineServer:
         self.metrics = CallMetrics()
         self.supervisors: dict[str, Supervisor] = {}
         self._metrics_http: Any = None
+        self._retention: asyncio.Task[None] | None = None
         self._owns_engines = engines is None
         self._owns_store = store is None
 
@@ -147,8 +149,16 @@ class HotlineServer:
         if self.config.sip.port:
             self.sip = SipServer(self.services, self.config.sip, self.config.host)
             await self.sip.start()
+        if self.config.records.retention_days > 0:
+            self._retention = asyncio.create_task(
+                keep_sweeping(self.store, self.data_dir, self.config.records.retention_days)
+            )
 
     async def stop(self) -> None:
+        if self._retention is not None:
+            self._retention.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._retention
         if self.sip is not None:
             await self.sip.stop()
         if self.audiosocket is not None:
