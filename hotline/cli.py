@@ -198,7 +198,23 @@ def _cmd_records(args: argparse.Namespace) -> int:
                 print(f"hotline: no record {args.id}", file=sys.stderr)
                 return 2
             store.audit(_cli_user(), "record.show", record.call.id)
-            print(json.dumps(record.to_dict(), ensure_ascii=False, indent=2))
+            if args.redacted:
+                from hotline.qa.redaction import redacted_record
+
+                shown = redacted_record(record)
+            else:
+                shown = record.to_dict()
+            print(json.dumps(shown, ensure_ascii=False, indent=2))
+        elif args.action == "redact":
+            from hotline.qa.redaction import redact_recordings
+
+            record = store.get(args.id)
+            if record is None:
+                print(f"hotline: no record {args.id}", file=sys.stderr)
+                return 2
+            store.audit(_cli_user(), "record.redact", record.call.id)
+            for leg, path in redact_recordings(record, config.data_path).items():
+                print(f"{leg:15} {path}")
         else:
             store.audit(_cli_user(), "records.export", detail=args.format)
             try:
@@ -522,6 +538,13 @@ def build_parser() -> argparse.ArgumentParser:
     r = rsub.add_parser("list")
     r.add_argument("--limit", type=int, default=50)
     r = rsub.add_parser("show")
+    r.add_argument("id", help="call id or reference number")
+    r.add_argument(
+        "--redacted", action="store_true", help="phone, ID, card numbers and emails taken out"
+    )
+    r = rsub.add_parser(
+        "redact", help="copies of a call's recordings with personal numbers replaced by a tone"
+    )
     r.add_argument("id", help="call id or reference number")
     r = rsub.add_parser("hold", help="keep a call's recordings past the retention period")
     r.add_argument("id", help="call id or reference number")
