@@ -16,7 +16,7 @@ from telephony.frames import (
 )
 from telephony.g711 import alaw_decode, alaw_encode, ulaw_decode, ulaw_encode
 from telephony.resample import StreamResampler, resample
-from telephony.wavfile import WavWriter, decode_audio_file, read_wav, write_wav
+from telephony.wavfile import WavWriter, decode_audio_file, read_wav, wav_bytes, write_wav
 
 __all__ = [
     "SILENCE_DBFS",
@@ -35,5 +35,6 @@ __all__ = [
     "rms_dbfs",
     "ulaw_decode",
     "ulaw_encode",
+    "wav_bytes",
     "write_wav",
 ]

@@ -6,10 +6,12 @@ that any WAV reader opens with every sample written so far.
 
 from __future__ import annotations
 
+import io
 import os
 import shutil
 import struct
 import subprocess
+import wave
 from pathlib import Path
 
 import numpy as np
@@ -72,6 +74,17 @@ def _parse_fmt(path: str | os.PathLike[str], body: bytes) -> tuple[int, int]:
 
 def _to_int16_mean(frames: np.ndarray) -> np.ndarray:
     return np.rint(frames.mean(axis=1)).astype(np.int16)
+
+
+def wav_bytes(pcm: np.ndarray, sample_rate: int) -> bytes:
+    """Mono int16 PCM as the bytes of a 16-bit WAV file (to send, not to keep)."""
+    buffer = io.BytesIO()
+    with wave.open(buffer, "wb") as out:
+        out.setnchannels(1)
+        out.setsampwidth(2)
+        out.setframerate(sample_rate)
+        out.writeframes(pcm_to_bytes(as_pcm(pcm)))
+    return buffer.getvalue()
 
 
 def write_wav(path: str | os.PathLike[str], pcm: np.ndarray, sample_rate: int) -> None:

@@ -122,6 +122,7 @@ def ours(names: set[str]) -> set[str]:
             "hotline.server",
             (
                 "hotline.server",
+                "hotline.qa",
                 "hotline.call",
                 "hotline.wire",
                 "hotline.engines",

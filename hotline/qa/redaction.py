@@ -24,6 +24,8 @@ __all__ = [
     "redact",
     "redact_recordings",
     "redacted_record",
+    "redaction_spans",
+    "bleep",
     "sensitive_spans",
     "tone",
 ]
@@ -159,10 +161,9 @@ def tone(samples: int, rate: int, offset: int = 0) -> np.ndarray:
     return (TONE_LEVEL * np.sin(2 * np.pi * TONE_HZ * t)).astype(np.int16)
 
 
-def redact_recordings(record: ComplaintRecord, data_dir: Path) -> dict[str, Path]:
-    """Copies of the call's recordings with every sensitive span replaced by a tone, in
-    ``recordings/<call id>/redacted/``: in each speaker's ``*_in`` leg where they said it,
-    and in the listener's ``*_heard`` leg where its translation played."""
+def redaction_spans(record: ComplaintRecord) -> dict[str, list[tuple[float, float]]]:
+    """Per recording leg, the spans to bleep: in each speaker's ``*_in`` leg where they said
+    something sensitive, and in the listener's ``*_heard`` leg where its translation played."""
     spans: dict[str, list[tuple[float, float]]] = {}
     for u in record.utterances:
         if u.speaker not in ("caller", "operator"):
@@ -172,6 +173,21 @@ def redact_recordings(record: ComplaintRecord, data_dir: Path) -> dict[str, Path
         said = bool(find_sensitive(u.original) or find_sensitive(u.translation or ""))
         if said and u.played_start_s is not None and u.played_end_s is not None:
             spans.setdefault(f"{listener}_heard", []).append((u.played_start_s, u.played_end_s))
+    return spans
+
+
+def bleep(pcm: np.ndarray, rate: int, spans: list[tuple[float, float]]) -> None:
+    """Replace each span of ``pcm`` (in place) with the tone."""
+    for start_s, end_s in spans:
+        start, end = max(0, int(start_s * rate)), min(len(pcm), int(np.ceil(end_s * rate)))
+        if end > start:
+            pcm[start:end] = tone(end - start, rate, start)
+
+
+def redact_recordings(record: ComplaintRecord, data_dir: Path) -> dict[str, Path]:
+    """Copies of the call's recordings with every sensitive span replaced by a tone, in
+    ``recordings/<call id>/redacted/`` (see :func:`redaction_spans`)."""
+    spans = redaction_spans(record)
     written: dict[str, Path] = {}
     for recording in record.recordings:
         source = data_dir / recording.path
@@ -179,10 +195,7 @@ def redact_recordings(record: ComplaintRecord, data_dir: Path) -> dict[str, Path
             continue
         pcm, rate = read_wav(source)
         pcm = pcm.copy()
-        for start_s, end_s in spans.get(recording.leg, []):
-            start, end = max(0, int(start_s * rate)), min(len(pcm), int(np.ceil(end_s * rate)))
-            if end > start:
-                pcm[start:end] = tone(end - start, rate, start)
+        bleep(pcm, rate, spans.get(recording.leg, []))
         folder = source.parent / REDACTED_DIR
         folder.mkdir(mode=0o700, exist_ok=True)
         target = folder / source.name

@@ -220,7 +220,8 @@ async def replay_call(
         },
         engines=dict(sorted(used.items())),
         lines=lines,
-        scores=_scores(lines, call.caller_language, references, reference_translations),
+        scores=_scores(lines, call.caller_language, references, reference_translations)
+        or _scores_from_corrections(lines, record, call.caller_language),
         speed={
             "audio_s": round(audio_s, 2),
             "wall_s": round(wall_s, 3),
@@ -415,6 +416,41 @@ def _latency(items: list[_Heard]) -> dict[str, float | None]:
         "translation_s": last.translation_s,
         "tts_first_byte_s": last.tts_first_byte_s,
     }
+
+
+def _scores_from_corrections(
+    lines: list[ReplayedLine], record: ComplaintRecord, language: str | None
+) -> dict[str, Any]:
+    """With no reference file, QA reviewers' corrections are the references: the corrected
+    caller lines are scored, the call's transcript and the replay's alike."""
+    scores: dict[str, Any] = {}
+    caller = [x for x in lines if x.speaker == Speaker.CALLER and x.utterance_id is not None]
+    said = [(x, fix) for x in caller if (fix := record.corrected(x.utterance_id, "original"))]
+    if said:
+        truth = [fix for _, fix in said]
+        before = error_rate(truth, [x.original or "" for x, _ in said], language)
+        after = error_rate(truth, [x.new or "" for x, _ in said], language)
+        if before is not None and after is not None:
+            scores["transcript"] = {
+                "metric": after.metric,
+                "original": round(before.value, 4),
+                "new": round(after.value, 4),
+                "units": after.reference_units,
+                "basis": "qa corrections",
+            }
+    meant = [(x, fix) for x in caller if (fix := record.corrected(x.utterance_id, "translation"))]
+    if meant:
+        truth = [fix for _, fix in meant]
+        before_chrf = chrf(truth, [x.original_translation or "" for x, _ in meant])
+        after_chrf = chrf(truth, [x.new_translation or "" for x, _ in meant])
+        if before_chrf is not None and after_chrf is not None:
+            scores["translation"] = {
+                "metric": "chrf",
+                "original": before_chrf,
+                "new": after_chrf,
+                "basis": "qa corrections",
+            }
+    return scores
 
 
 def _scores(

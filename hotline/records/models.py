@@ -344,12 +344,27 @@ class ComplaintRecord:
     call: CallRecord
     utterances: tuple[UtteranceRecord, ...]
     recordings: tuple[RecordingRecord, ...]
+    corrections: tuple[dict[str, Any], ...] = ()
+    """QA reviewers' corrections: utterance_id, field, text, who, at (newest last)."""
+    scores: tuple[dict[str, Any], ...] = ()
+    """QA reviewers' scores of the call: scores, notes, who, at."""
+
+    def corrected(self, utterance_id: int, field: str) -> str | None:
+        """The latest correction of an utterance's ``original`` or ``translation``."""
+        found = [
+            c["text"]
+            for c in self.corrections
+            if c["utterance_id"] == utterance_id and c["field"] == field
+        ]
+        return found[-1] if found else None
 
     def to_dict(self) -> dict[str, Any]:
         return {
             **self.call.to_dict(),
             "utterances": [u.to_dict() for u in self.utterances],
             "recordings": [r.to_dict() for r in self.recordings],
+            "qa_corrections": list(self.corrections),
+            "qa_scores": list(self.scores),
         }
 
 

@@ -192,6 +192,37 @@ def _retention_v6(conn: sqlite3.Connection) -> None:
     conn.execute("ALTER TABLE calls ADD COLUMN recordings_deleted_at TEXT")
 
 
+def _qa_v7(conn: sqlite3.Connection) -> None:
+    """QA reviewers' corrections (references for scoring; the utterance itself stays as it
+    was) and their scores of whole calls (five items, 1-5 each, as JSON)."""
+    conn.execute(
+        """
+        CREATE TABLE qa_corrections (
+            id INTEGER PRIMARY KEY,
+            utterance_id INTEGER NOT NULL REFERENCES utterances (id),
+            field TEXT NOT NULL CHECK (field IN ('original', 'translation')),
+            text TEXT NOT NULL,
+            who TEXT NOT NULL CHECK (who <> ''),
+            at TEXT NOT NULL
+        )
+        """
+    )
+    conn.execute("CREATE INDEX qa_corrections_utterance ON qa_corrections (utterance_id, id)")
+    conn.execute(
+        """
+        CREATE TABLE qa_scores (
+            id INTEGER PRIMARY KEY,
+            call_id TEXT NOT NULL REFERENCES calls (id),
+            scores TEXT NOT NULL,
+            notes TEXT NOT NULL,
+            who TEXT NOT NULL CHECK (who <> ''),
+            at TEXT NOT NULL
+        )
+        """
+    )
+    conn.execute("CREATE INDEX qa_scores_call ON qa_scores (call_id, id)")
+
+
 MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (
     _schema_v1,
     _end_reason_v2,
@@ -199,6 +230,7 @@ MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (
     _interrupted_v4,
     _timeline_v5,
     _retention_v6,
+    _qa_v7,
 )
 """Migration i takes the file from schema version i to i + 1 (PRAGMA user_version)."""
 

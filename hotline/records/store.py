@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import builtins
+import json
 import logging
 import os
 import sqlite3
@@ -232,6 +233,31 @@ class RecordStore:
             raise RecordError(f"operator must be non-empty text, not {operator!r}")
         text_or_none("operator_language", operator_language)
         self._update(call_id, {"operator": operator, "operator_language": operator_language})
+
+    def add_correction(self, utterance_id: int, field: str, text: str, who: str) -> None:
+        """A QA reviewer's correction of an utterance (the utterance stays as it was)."""
+        if field not in ("original", "translation"):
+            raise RecordError(f"field must be original or translation, not {field!r}")
+        try:
+            with self._write() as conn:
+                conn.execute(
+                    "INSERT INTO qa_corrections (utterance_id, field, text, who, at) "
+                    "VALUES (?, ?, ?, ?, ?)",
+                    (utterance_id, field, text, who, iso_utc(datetime.now(UTC))),
+                )
+        except sqlite3.IntegrityError as exc:
+            raise RecordError(f"no utterance with id {utterance_id!r}") from exc
+
+    def add_score(self, call_id: str, scores: dict[str, int], notes: str, who: str) -> None:
+        """A QA reviewer's score of a call."""
+        try:
+            with self._write() as conn:
+                conn.execute(
+                    "INSERT INTO qa_scores (call_id, scores, notes, who, at) VALUES (?, ?, ?, ?, ?)",
+                    (call_id, json.dumps(scores), notes, who, iso_utc(datetime.now(UTC))),
+                )
+        except sqlite3.IntegrityError as exc:
+            raise UnknownCall(f"no call with id {call_id!r}") from exc
 
     def set_legal_hold(self, call_id_or_reference: str, hold: bool) -> CallRecord:
         """Put a call on legal hold (its recordings outlive the retention period) or take
@@ -626,8 +652,29 @@ class RecordStore:
         recordings = self._conn.execute(
             "SELECT * FROM recordings WHERE call_id = ? ORDER BY id", (call.id,)
         ).fetchall()
+        corrections = self._conn.execute(
+            "SELECT q.* FROM qa_corrections q JOIN utterances u ON u.id = q.utterance_id "
+            "WHERE u.call_id = ? ORDER BY q.id",
+            (call.id,),
+        ).fetchall()
+        scores = self._conn.execute(
+            "SELECT * FROM qa_scores WHERE call_id = ? ORDER BY id", (call.id,)
+        ).fetchall()
         return ComplaintRecord(
             call=call,
+            corrections=tuple(
+                {k: row[k] for k in ("utterance_id", "field", "text", "who", "at")}
+                for row in corrections
+            ),
+            scores=tuple(
+                {
+                    "scores": json.loads(row["scores"]),
+                    "notes": row["notes"],
+                    "who": row["who"],
+                    "at": row["at"],
+                }
+                for row in scores
+            ),
             utterances=tuple(UtteranceRecord._from_row(row) for row in utterances),
             recordings=tuple(
                 RecordingRecord(
@@ -740,6 +787,12 @@ class AsyncRecordStore:
         await self._run(
             self._store.set_translation, utterance_id, translation, translation_language, **fields
         )
+
+    async def add_correction(self, utterance_id: int, field: str, text: str, who: str) -> None:
+        await self._run(self._store.add_correction, utterance_id, field, text, who)
+
+    async def add_score(self, call_id: str, scores: dict[str, int], notes: str, who: str) -> None:
+        await self._run(self._store.add_score, call_id, scores, notes, who)
 
     async def set_playback(
         self, utterance_id: int, start_s: float, end_s: float, cut: bool

@@ -37,6 +37,7 @@ from hotline.server.doors import Doors, Refused
 from hotline.server.link import WebSocketLink, peer_address
 from hotline.server.metrics import LiveState, metrics_response
 from hotline.server.operator import OperatorSession
+from hotline.server.qa import QaSession, audio_span
 from hotline.server.signin import SignIn
 from hotline.server.sip import SipServer
 from hotline.server.supervisor import SupervisorSession
@@ -48,7 +49,7 @@ __all__ = ["HotlineServer", "WEBSOCKET_PATHS"]
 
 log = logging.getLogger(__name__)
 
-WEBSOCKET_PATHS = ("/call", "/operator", "/supervisor", "/asr", "/twilio")
+WEBSOCKET_PATHS = ("/call", "/operator", "/supervisor", "/qa/ws", "/asr", "/twilio")
 SOCKET_SEND_BUFFER = 64 * 1024
 ASR_SESSION_LOAD = 0.5
 """An /asr session runs one recognizer, half of what a call's two legs run."""
@@ -189,6 +190,11 @@ class HotlineServer:
         path = request.path.split("?", 1)[0]
         if path == "/metrics":
             return await metrics_response(request, self.metrics, self.config.security.metrics_token)
+        if path == "/qa/audio":
+            assert self.store is not None and self.sign_in is not None
+            return await audio_span(
+                request, self.store, self.data_dir, self.sign_in, peer_address(connection)
+            )
         if path in ("/twilio", "/twilio/voice"):
             refused = check_signature(self.config.twilio, request)
             if refused is not None:
@@ -242,6 +248,11 @@ class HotlineServer:
                     sign_in=self.sign_in,
                     max_frame_bytes=max_frame_bytes,
                     metrics=self.metrics,
+                ).run()
+            elif path == "/qa/ws":
+                assert self.sign_in is not None and self.store is not None
+                await QaSession(
+                    self.store, self.data_dir, ws, sign_in=self.sign_in, metrics=self.metrics
                 ).run()
             elif path == "/asr":
                 await self._asr(ws)

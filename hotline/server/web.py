@@ -24,7 +24,7 @@ from hotline.call.prompts import LANGUAGE_NAMES
 from hotline.call.routing import Switchboard
 from hotline.wire.vocabulary import PROTOCOL_VERSION
 
-__all__ = ["STATIC_DIR", "CONTENT_TYPES", "respond", "text_response"]
+__all__ = ["STATIC_DIR", "CONTENT_TYPES", "binary_response", "respond", "text_response"]
 
 STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
 
@@ -51,6 +51,7 @@ PAGES = {
     "/console": "console.html",
     "/caller": "caller.html",
     "/wall": "wall.html",
+    "/qa": "qa.html",
 }
 _ASSET = re.compile(r"/static/([A-Za-z0-9_-][A-Za-z0-9_.-]{0,80})")
 
@@ -113,6 +114,11 @@ def text_response(
 ) -> Response:
     """A plain answer (an error, TwiML) with the same headers every page gets."""
     return _response(status, content_type, text.encode())
+
+
+def binary_response(status: HTTPStatus, content_type: str, body: bytes) -> Response:
+    """Bytes (a span of a recording) with the same headers every page gets."""
+    return _response(status, content_type, body)
 
 
 def _text(status: HTTPStatus, text: str) -> Response:

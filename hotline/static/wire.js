@@ -18,6 +18,10 @@ export const CLIENT = Object.freeze({
   SETTINGS: "settings",
   SUPERVISE: "supervise",
   WHISPER: "whisper",
+  CALLS: "calls",
+  OPEN_CALL: "open_call",
+  CORRECT: "correct",
+  SCORE: "score",
 });
 export const SERVER = Object.freeze({
   ERROR: "error",
@@ -37,6 +41,10 @@ export const SERVER = Object.freeze({
   RECORD_SAVED: "record_saved",
   WALL: "wall",
   SUPERVISING: "supervising",
+  CALL_LIST: "call_list",
+  CALL_DETAIL: "call_detail",
+  CORRECTED: "corrected",
+  SCORED: "scored",
 });
 export const ERROR = Object.freeze({
   BAD_JSON: "bad_json",
@@ -60,6 +68,7 @@ export const ROLE = Object.freeze({
   CALLER: "caller",
   OPERATOR: "operator",
   SUPERVISOR: "supervisor",
+  QA: "qa",
 });
 export const SPEAKER = Object.freeze({
   CALLER: "caller",

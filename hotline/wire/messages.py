@@ -15,7 +15,9 @@ from dataclasses import dataclass, field, fields, is_dataclass
 from typing import Any, ClassVar
 
 from hotline.wire.vocabulary import (
+    CORRECTABLE,
     PROTOCOL_VERSION,
+    QA_SCORE_ITEMS,
     RECORD_FIELDS,
     SAMPLE_RATES,
     CallState,
@@ -32,7 +34,16 @@ __all__ = [
     "CALLER_TYPES",
     "OPERATOR_TYPES",
     "SUPERVISOR_TYPES",
+    "QA_TYPES",
     "ProtocolError",
+    "ListCalls",
+    "OpenCall",
+    "Correct",
+    "ScoreCall",
+    "CallList",
+    "CallDetail",
+    "Corrected",
+    "Scored",
     # client → server
     "Hello",
     "Dtmf",
@@ -198,6 +209,47 @@ class Whisper:
     text: str
 
 
+@dataclass(slots=True)
+class ListCalls:
+    """QA: the recorded calls, newest first, filtered (dates are ``YYYY-MM-DD``; ``pair``
+    is ``en-es``)."""
+
+    TYPE: ClassVar[ClientType] = ClientType.CALLS
+    since: str | None = None
+    until: str | None = None
+    pair: str | None = None
+    operator: str | None = None
+    kind: str | None = None
+    status: str | None = None
+
+
+@dataclass(slots=True)
+class OpenCall:
+    TYPE: ClassVar[ClientType] = ClientType.OPEN_CALL
+    call_id: str
+
+
+@dataclass(slots=True)
+class Correct:
+    """QA: what was really said (``original``) or meant (``translation``) in one utterance;
+    it becomes the reference for scoring, and the record itself stays as it was."""
+
+    TYPE: ClassVar[ClientType] = ClientType.CORRECT
+    utterance_id: int
+    field: str
+    text: str
+
+
+@dataclass(slots=True)
+class ScoreCall:
+    """QA: a call's score, 1–5 for each of QA_SCORE_ITEMS, and free notes."""
+
+    TYPE: ClassVar[ClientType] = ClientType.SCORE
+    call_id: str
+    scores: dict[str, int]
+    notes: str = ""
+
+
 ClientMessage = (
     Hello
     | Dtmf
@@ -212,6 +264,10 @@ ClientMessage = (
     | Settings
     | Supervise
     | Whisper
+    | ListCalls
+    | OpenCall
+    | Correct
+    | ScoreCall
 )
 
 CALLER_TYPES = frozenset({ClientType.HELLO, ClientType.DTMF, ClientType.TEXT, ClientType.HANGUP})
@@ -241,10 +297,14 @@ SUPERVISOR_TYPES = frozenset(
         ClientType.RECORD,
     }
 )
+QA_TYPES = frozenset(
+    {ClientType.HELLO, ClientType.CALLS, ClientType.OPEN_CALL, ClientType.CORRECT, ClientType.SCORE}
+)
 _TYPES_OF = {
     Role.CALLER: CALLER_TYPES,
     Role.OPERATOR: OPERATOR_TYPES,
     Role.SUPERVISOR: SUPERVISOR_TYPES,
+    Role.QA: QA_TYPES,
 }
 
 
@@ -462,6 +522,45 @@ class Supervising:
     mode: SupervisorMode
 
 
+@dataclass(slots=True)
+class CallList:
+    """QA: recorded calls (each a call record's fields, as ``hotline records show``)."""
+
+    TYPE: ClassVar[ServerType] = ServerType.CALL_LIST
+    calls: list[dict[str, Any]]
+
+
+@dataclass(slots=True)
+class CallDetail:
+    """QA: one call's record (redacted for QA reviewers), each leg's loudness over time for
+    its waveform, the reviewers' corrections and scores."""
+
+    TYPE: ClassVar[ServerType] = ServerType.CALL_DETAIL
+    record: dict[str, Any]
+    legs: list[dict[str, Any]]
+    corrections: list[dict[str, Any]]
+    scores: list[dict[str, Any]]
+    redacted: bool = True
+
+
+@dataclass(slots=True)
+class Corrected:
+    TYPE: ClassVar[ServerType] = ServerType.CORRECTED
+    utterance_id: int
+    field: str
+    text: str
+    by: str
+
+
+@dataclass(slots=True)
+class Scored:
+    TYPE: ClassVar[ServerType] = ServerType.SCORED
+    call_id: str
+    scores: dict[str, int]
+    notes: str
+    by: str
+
+
 ServerMessage = (
     ErrorMessage
     | Menu
@@ -481,6 +580,10 @@ ServerMessage = (
     | RecordSaved
     | Wall
     | Supervising
+    | CallList
+    | CallDetail
+    | Corrected
+    | Scored
 )
 
 
@@ -645,6 +748,44 @@ def parse_message(role: Role, frame: str) -> ClientMessage:
             return Supervise(_text(obj, "call_id", limit=64), SupervisorMode(mode))
         case ClientType.WHISPER:
             return Whisper(_text(obj, "text"))
+        case ClientType.CALLS:
+            return ListCalls(
+                *(
+                    _text(obj, name, required=False, limit=32)
+                    for name in ("since", "until", "pair", "operator", "kind", "status")
+                )
+            )
+        case ClientType.OPEN_CALL:
+            return OpenCall(_text(obj, "call_id", limit=64))
+        case ClientType.CORRECT:
+            utterance_id = obj.get("utterance_id")
+            if not isinstance(utterance_id, int) or isinstance(utterance_id, bool):
+                raise ProtocolError(ErrorCode.BAD_MESSAGE, "'utterance_id' must be a number")
+            field = obj.get("field")
+            if not isinstance(field, str) or field not in CORRECTABLE:
+                raise ProtocolError(
+                    ErrorCode.BAD_MESSAGE, f"'field' must be one of {', '.join(CORRECTABLE)}"
+                )
+            return Correct(utterance_id, field, _text(obj, "text"))
+        case ClientType.SCORE:
+            scores = obj.get("scores")
+            if (
+                not isinstance(scores, dict)
+                or set(scores) != set(QA_SCORE_ITEMS)
+                or not all(
+                    isinstance(v, int) and not isinstance(v, bool) and 1 <= v <= 5
+                    for v in scores.values()
+                )
+            ):
+                raise ProtocolError(
+                    ErrorCode.BAD_MESSAGE,
+                    f"'scores' must give each of {', '.join(QA_SCORE_ITEMS)} a whole number 1-5",
+                )
+            return ScoreCall(
+                _text(obj, "call_id", limit=64),
+                {k: scores[k] for k in QA_SCORE_ITEMS},
+                _text(obj, "notes", required=False) or "",
+            )
     raise AssertionError(kind)
 
 
@@ -667,6 +808,10 @@ _SERVER_TYPES: dict[ServerType, type] = {
         RecordSaved,
         Wall,
         Supervising,
+        CallList,
+        CallDetail,
+        Corrected,
+        Scored,
     )
 }
 _NESTED: dict[tuple[type, str], type] = {

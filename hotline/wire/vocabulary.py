@@ -13,6 +13,8 @@ from enum import IntEnum, StrEnum
 
 __all__ = [
     "PROTOCOL_VERSION",
+    "CORRECTABLE",
+    "QA_SCORE_ITEMS",
     "AccountRole",
     "SAMPLE_RATES",
     "RECORD_FIELDS",
@@ -35,6 +37,10 @@ PROTOCOL_VERSION = 1
 SAMPLE_RATES = (8000, 16000, 22050, 24000, 44100, 48000)
 RECORD_FIELDS = ("kind", "category", "place", "urgency", "notes")
 """The complaint fields an operator fills in with a ``record`` message."""
+QA_SCORE_ITEMS = ("greeting", "language", "accuracy", "courtesy", "resolution")
+"""What a QA reviewer scores a call on, each 1 (poor) to 5 (excellent)."""
+CORRECTABLE = ("original", "translation")
+"""What a QA reviewer may correct in an utterance."""
 
 
 class Role(StrEnum):
@@ -43,6 +49,7 @@ class Role(StrEnum):
     CALLER = "caller"
     OPERATOR = "operator"
     SUPERVISOR = "supervisor"
+    QA = "qa"
 
 
 class SupervisorMode(StrEnum):
@@ -81,6 +88,10 @@ class ClientType(StrEnum):
     SETTINGS = "settings"
     SUPERVISE = "supervise"
     WHISPER = "whisper"
+    CALLS = "calls"
+    OPEN_CALL = "open_call"
+    CORRECT = "correct"
+    SCORE = "score"
 
 
 class ServerType(StrEnum):
@@ -103,6 +114,10 @@ class ServerType(StrEnum):
     RECORD_SAVED = "record_saved"
     WALL = "wall"
     SUPERVISING = "supervising"
+    CALL_LIST = "call_list"
+    CALL_DETAIL = "call_detail"
+    CORRECTED = "corrected"
+    SCORED = "scored"
 
 
 class ErrorCode(StrEnum):

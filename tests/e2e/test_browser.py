@@ -313,3 +313,64 @@ async def test_a_page_from_another_site_cannot_open_the_operator_socket(
         other_site.shutdown()
     refused = server.metrics.refused.labels("origin")._value.get()
     assert refused == 1
+
+
+async def test_qa_page_opens_a_call_plays_a_span_corrects_a_line_and_saves_a_score(
+    start_server, browsers, make_speech
+):
+    from hotline.clients.client import CallerClient, stream_pcm
+    from tests.conftest import TEST_PASSWORD, add_account, sign_in_operator, url
+
+    server = await start_server()
+    operator = await sign_in_operator(server, "ana", ["es"], hear_original=False)
+    caller = CallerClient(url(server, "/call"), 16000)
+    ready = await caller.call("en")
+    await caller.connected()
+    speech = make_speech("The street light is broken. Call me at 555 123 4567.", "en", 16000)
+    await stream_pcm(caller, np.concatenate([speech, silence(1.5)]))
+    await operator.wait_for(lambda m: m["type"] == "caption" and m.get("final"))
+    await caller.hangup()
+    await caller.wait_for(lambda m: m["type"] == "ended")
+    await caller.close()
+    await operator.close()
+    add_account(server, "quinn", ["en"], role="qa")
+    with RecordStore(server.data_dir / "hotline.sqlite3") as store:
+        before = store.get(ready["call_id"])
+
+    page = await browsers("qa")
+    await page.goto(f"{base_url(server)}/qa")
+    await page.fill("#signin-name", "quinn")
+    await page.fill("#signin-password", TEST_PASSWORD)
+    await page.click("#signin-button")
+    await page.locator(f"tr[data-call-id='{ready['call_id']}'] button").click()
+    line = page.locator("#utterances tr").first
+    await line.wait_for()
+    assert await page.locator("#legs canvas[data-leg='caller_in']").count() == 1
+
+    await line.locator("button.play.caller_in").click()
+    await page.locator("#player[data-played]").wait_for(state="attached")
+
+    await line.locator("button.correct-original").click()
+    await page.fill("#correction-text", "The street light is broken.")
+    await page.click("#correction-save")
+    await line.locator(".correction").filter(has_text="The street light is broken.").wait_for()
+
+    await page.select_option("#score-courtesy", "5")
+    await page.fill("#score-notes", "Clear and polite.")
+    await page.click("#score-save")
+    await page.locator("#scores-saved").filter(has_text="Score saved by quinn").wait_for()
+    assert csp_violations(page) == []
+
+    with RecordStore(server.data_dir / "hotline.sqlite3") as store:
+        record = store.get(ready["call_id"])
+        actions = {e.action for e in store.audit_log(who="quinn")}
+    (correction,) = record.corrections
+    assert (correction["field"], correction["text"], correction["who"]) == (
+        "original",
+        "The street light is broken.",
+        "quinn",
+    )
+    assert record.utterances == before.utterances, "the utterances stay as the machine had them"
+    (score,) = record.scores
+    assert score["scores"]["courtesy"] == 5 and score["notes"] == "Clear and polite."
+    assert {"record.open", "recording.play", "record.correct", "record.score"} <= actions

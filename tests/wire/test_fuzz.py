@@ -62,6 +62,7 @@ FIELD_NAMES = [
     "type", "protocol", "sample_rate", "language", "languages", "name", "password", "token",
     "caller_id", "digit", "text", "translation", "call_id", "id", "params", "fields", "mode",
     "available", "captions_only", "hear_original", "muted", "auto_accept",
+    "utterance_id", "field", "scores", "since", "until", "pair", "operator", "status",
     *RECORD_FIELDS,
 ]  # fmt: skip
 
