@@ -12,24 +12,30 @@ import numpy as np
 
 @dataclass(slots=True)
 class SpeechStart:
-    """Speech began `at` seconds from the start of the stream."""
+    """Speech began `at` seconds from the start of the stream; the endpointer was sure of it
+    at `decided` (the end of the frame that settled it), a little later."""
 
     at: float
+    decided: float | None = None
 
 
 @dataclass(slots=True)
 class SpeechEnd:
-    """Speech ended `at` seconds from the start of the stream (reported trailing_silence later)."""
+    """Speech ended `at` seconds from the start of the stream (reported trailing_silence later,
+    at `decided`)."""
 
     at: float
+    decided: float | None = None
 
 
 @dataclass(slots=True)
 class SpeechPause:
     """Speech has been silent since `at` for pause_ms: perhaps its end. SpeechEnd confirms it
-    (with the same `at`) unless speech resumes first; a recognizer can finish early on it."""
+    (with the same `at`) unless speech resumes first; a recognizer can finish early on it.
+    `decided` is when the endpointer saw it."""
 
     at: float
+    decided: float | None = None
 
 
 EndpointEvent: TypeAlias = SpeechStart | SpeechPause | SpeechEnd
@@ -128,10 +134,14 @@ class Endpointer:
                 self.in_speech = False
                 self._voiced_run = 0
                 self._paused = False
-                return SpeechEnd((self._last_voiced_frame + 1) * self.frame_s)
+                return SpeechEnd(
+                    (self._last_voiced_frame + 1) * self.frame_s, (self._frames + 1) * self.frame_s
+                )
             if self.pause_frames is not None and not self._paused and silent >= self.pause_frames:
                 self._paused = True
-                return SpeechPause((self._last_voiced_frame + 1) * self.frame_s)
+                return SpeechPause(
+                    (self._last_voiced_frame + 1) * self.frame_s, (self._frames + 1) * self.frame_s
+                )
             return None
         if voiced:
             if self._voiced_run == 0:
@@ -140,7 +150,9 @@ class Endpointer:
             self._gap = 0
             if self._voiced_run >= self.min_speech_frames:
                 self.in_speech = True
-                return SpeechStart(self._onset_frame * self.frame_s)
+                return SpeechStart(
+                    self._onset_frame * self.frame_s, (self._frames + 1) * self.frame_s
+                )
         elif self._voiced_run:
             self._gap += 1
             if self._gap > self.hangover_frames:

@@ -80,8 +80,8 @@ class UtteranceStream:
         self._closed = False
         gated = endpointer is not None and gate_preroll_s is not None
         self._preroll_bytes = round((gate_preroll_s or 0) * self.sample_rate) * 2
-        # The endpointer reports a start after the fact; this much more is kept so the
-        # pre-roll still reaches back from the start it reports.
+        # The endpointer is sure of a start a frame or so after it, and a chunk may run past
+        # that; this much more is kept so the pre-roll still reaches back from that moment.
         self._lookback_bytes = round(LOOKBACK_S * self.sample_rate) * 2 if gated else 0
         self._preroll = bytearray()
         self._listening = not gated
@@ -104,13 +104,17 @@ class UtteranceStream:
         cursor = 0
         chunk_start = self._fed
         for event in self.endpointer.push(pcm) if self.endpointer is not None else []:
-            split = round(event.at * self.sample_rate) - chunk_start
+            # Cut where the endpointer decided, not where it says speech began or ended:
+            # that moment is the same however the audio was batched, so the recognizer is
+            # handed the same audio either way.
+            decided = event.decided if event.decided is not None else event.at
+            split = round(decided * self.sample_rate) - chunk_start
             split = min(max(split * 2, cursor), len(pcm))
             if isinstance(event, SpeechStart):
                 if not self._listening:
                     self._preroll += pcm[cursor:split]
                     cursor = split
-                    begin = round(event.at * self.sample_rate) - self._preroll_bytes // 2
+                    begin = round(decided * self.sample_rate) - self._preroll_bytes // 2
                     events += self._listen(chunk_start + split // 2, begin)
                 continue
             events += self._pass(pcm[cursor:split])
@@ -137,9 +141,9 @@ class UtteranceStream:
         return []
 
     def _listen(self, now: int, begin: int) -> list[AsrEvent]:
-        """Speech started: decode from stream sample `begin` (the pre-roll before the speech's
-        start, which the endpointer may report a little late) up to `now`, then go on. The
-        decoding starts at the same sample however the audio was chunked."""
+        """Speech started: decode from stream sample `begin` (the pre-roll before the moment
+        the endpointer was sure) up to `now`, then go on. The decoding starts at the same
+        sample however the audio was chunked."""
         wanted = max(0, min(len(self._preroll) // 2, now - max(0, begin)))
         preroll = bytes(self._preroll[len(self._preroll) - wanted * 2 :])
         self._preroll = bytearray()

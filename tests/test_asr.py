@@ -389,6 +389,56 @@ def test_gated_stream_decodes_only_speech_and_keeps_stream_time(vosk_engine, kor
         vosk_engine.release(recognizer)
     first, second = [e for e in events if isinstance(e, Final)]
     length = len(korean_speech) / RATE
-    assert first.start == pytest.approx(3.0, abs=0.25)
-    assert second.start == pytest.approx(3.0 + length + 2.0, abs=0.35)
+    # Times are on the stream's clock. Where the first recognized word starts varies with
+    # the recognizer (on synthetic Korean the small model may drop the first syllables), so
+    # the start is checked to lie in the speech and the end to match the speech's end.
+    for final, began in ((first, 3.0), (second, 3.0 + length + 2.0)):
+        assert began - 0.25 <= final.start < began + length / 2, (final.start, began)
+        assert final.end == pytest.approx(began + length, abs=0.35)
     assert counting.samples < 0.75 * len(audio), "silence between utterances is not decoded"
+
+
+class PieceRecorder:
+    """A recognizer that keeps what it was handed, piece by piece: bytes and order."""
+
+    sample_rate = RATE
+
+    def __init__(self) -> None:
+        self.pieces: list[bytes] = []
+        self.finishes: list[int] = []
+
+    def accept(self, pcm: bytes) -> bool:
+        self.pieces.append(pcm)
+        return False
+
+    def partial(self) -> str:
+        return ""
+
+    def finish(self) -> Final:
+        self.finishes.append(len(self.pieces))
+        return Final("words", [], 1.0, 0.0, 0.0)
+
+    def reset(self) -> None:
+        pass
+
+
+def test_the_recognizer_hears_the_same_pieces_however_the_audio_was_batched(korean_speech):
+    """Live, audio arrives in whatever batches the transport and the load make; in a replay,
+    in others. With fixed pieces and a pre-roll taken from where the endpointer was sure,
+    the recognizer is handed exactly the same bytes in the same pieces either way."""
+    noise = np.random.default_rng(3).normal(0, 30, 9 * RATE).astype(np.int16)
+    audio = noise.copy()
+    audio[int(1.3 * RATE) : int(1.3 * RATE) + len(korean_speech)] += korean_speech
+    later = int(5.07 * RATE)
+    audio[later : later + len(korean_speech)] += korean_speech
+    heard = []
+    for batch in (640, 3200, 16000, 1234):
+        recognizer = PieceRecorder()
+        stream = UtteranceStream(recognizer, Endpointer(RATE), 0.25, 0.5, accept_s=0.02)
+        data = audio.tobytes()
+        for offset in range(0, len(data), batch):
+            stream.feed(data[offset : offset + batch])
+        stream.close()
+        heard.append((recognizer.pieces, recognizer.finishes))
+    assert len(heard[0][0]) > 50 and heard[0][1], "speech was decoded and finished"
+    assert all(h == heard[0] for h in heard[1:]), "the same pieces whatever the batching"
