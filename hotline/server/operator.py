@@ -14,7 +14,7 @@ from hotline.call.pipeline import Call
 from hotline.call.routing import OperatorSeat, Switchboard
 from hotline.records import RecordError
 from hotline.server.link import WebSocketLink, check_audio, peer_address, pump_frames, read_hello
-from hotline.server.signin import SignIn, require
+from hotline.server.signin import SignIn
 from hotline.wire.messages import (
     Accept,
     Available,
@@ -107,14 +107,10 @@ class OperatorSession:
     async def _signed_in(self, hello: Hello) -> tuple[Session, list[str]]:
         """The session (from a token, or a name and password) and the seat's languages: the
         account's, narrowed to those the hello names if it names any."""
-        if hello.token is not None:
-            session = await self.sign_in.with_token(hello.token)
-        else:
-            assert hello.name is not None and hello.password is not None
-            address = peer_address(self.ws)
-            session = await self.sign_in.with_password(hello.name, hello.password, address)
+        session = await self.sign_in.for_hello(
+            hello, peer_address(self.ws), AccountRole.OPERATOR, AccountRole.SUPERVISOR
+        )
         account = session.account
-        require(account, AccountRole.OPERATOR, AccountRole.SUPERVISOR)
         languages = [lang for lang in hello.languages if lang in account.languages]
         if hello.languages and not languages:
             raise ProtocolError(

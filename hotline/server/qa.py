@@ -81,7 +81,7 @@ class QaSession:
         if hello is None:
             return
         try:
-            session = await self._signed_in(hello)
+            session = await self.sign_in.for_hello(hello, peer_address(self.ws), *REVIEWERS)
         except ProtocolError as error:
             await self.link.error(error)
             return
@@ -97,17 +97,6 @@ class QaSession:
             )
         )
         await pump_frames(self.ws, self.link, self._frame)
-
-    async def _signed_in(self, hello: Hello):  # noqa: ANN202 (a Session)
-        if hello.token is not None:
-            session = await self.sign_in.with_token(hello.token)
-        else:
-            assert hello.name is not None and hello.password is not None
-            session = await self.sign_in.with_password(
-                hello.name, hello.password, peer_address(self.ws)
-            )
-        require(session.account, *REVIEWERS)
-        return session
 
     async def _frame(self, frame: str | bytes) -> bool | None:
         account = self.account

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from hotline.accounts import Account, AccountStore, Session, SignInThrottle
 from hotline.config import SecurityConfig
-from hotline.wire.messages import ProtocolError
+from hotline.wire.messages import Hello, ProtocolError
 from hotline.wire.vocabulary import AccountRole, ErrorCode
 
 __all__ = ["SignIn"]
@@ -51,6 +51,17 @@ class SignIn:
             raise ProtocolError(ErrorCode.BAD_CREDENTIALS, "wrong name or password", fatal=True)
         self.throttle.succeeded(name)
         log.info("%s %r signed in from %s", session.account.role, name, address)
+        return session
+
+    async def for_hello(self, hello: Hello, address: str, *roles: AccountRole) -> Session:
+        """The session a ``hello`` asks for (its token, or its name and password), for an
+        account with one of ``roles`` (admins always); fatal errors otherwise."""
+        if hello.token is not None:
+            session = await self.with_token(hello.token)
+        else:
+            assert hello.name is not None and hello.password is not None
+            session = await self.with_password(hello.name, hello.password, address)
+        require(session.account, *roles)
         return session
 
     async def with_token(self, token: str) -> Session:

@@ -10,13 +10,12 @@ import logging
 
 from websockets.asyncio.server import ServerConnection
 
-from hotline.accounts import Session
 from hotline.call.metrics import CallMetrics
 from hotline.call.routing import Switchboard
 from hotline.call.supervision import Supervisor
 from hotline.server.link import WebSocketLink, check_audio, peer_address, pump_frames, read_hello
 from hotline.server.operator import answer_call
-from hotline.server.signin import SignIn, require
+from hotline.server.signin import SignIn
 from hotline.wire.messages import (
     Hangup,
     Hello,
@@ -114,7 +113,9 @@ class SupervisorSession:
         if hello is None:
             return
         try:
-            session = await self._signed_in(hello)
+            session = await self.sign_in.for_hello(
+                hello, peer_address(self.ws), AccountRole.SUPERVISOR
+            )
         except ProtocolError as error:
             await self.link.error(error)
             return
@@ -157,17 +158,6 @@ class SupervisorSession:
                 # A supervisor who took a call over and went away: the call is dropped,
                 # as it would be if its operator had gone.
                 call.end(Status.DROPPED)
-
-    async def _signed_in(self, hello: Hello) -> Session:
-        if hello.token is not None:
-            session = await self.sign_in.with_token(hello.token)
-        else:
-            assert hello.name is not None and hello.password is not None
-            session = await self.sign_in.with_password(
-                hello.name, hello.password, peer_address(self.ws)
-            )
-        require(session.account, AccountRole.SUPERVISOR)
-        return session
 
     async def _push_wall(self) -> None:
         """The wall now, then again on every change (at most once a second) and every
