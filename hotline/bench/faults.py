@@ -14,6 +14,7 @@ import contextlib
 import gc
 import os
 import random
+import re
 import signal
 import socket
 import subprocess
@@ -84,11 +85,17 @@ class Leaks:
 
     tasks: int
     threads: int
+    """Threads, each executor's workers counted once: an executor starts its workers as
+    work comes, up to its bound, which is not a leak; a new executor or a stray thread is."""
     fds: int
     children: int
 
     def minus(self, other: Leaks) -> dict[str, int]:
         return {k: v - getattr(other, k) for k, v in asdict(self).items()}
+
+
+_WORKER_NUMBER = re.compile(r"_\d+$")
+"""``leg_3`` → ``leg``, ``ThreadPoolExecutor-2_0`` → ``ThreadPoolExecutor-2``."""
 
 
 def count_leaks() -> Leaks:
@@ -103,7 +110,7 @@ def count_leaks() -> Leaks:
                     children += 1
     return Leaks(
         tasks=len(asyncio.all_tasks()),
-        threads=threading.active_count(),
+        threads=len({_WORKER_NUMBER.sub("", t.name) for t in threading.enumerate()}),
         fds=len(os.listdir("/proc/self/fd")),
         children=children,
     )
