@@ -253,7 +253,6 @@ def _cmd_replay(args: argparse.Namespace) -> int:
                 who=_cli_user(),
                 reference=args.ref,
                 since=since,
-                every=args.all,
                 options=ReplayOptions(realtime=args.realtime, speak=not args.no_speech),
                 references=Path(args.reference) if args.reference else None,
                 reference_translations=(

@@ -66,7 +66,6 @@ async def run_replay_bench(workdir: Path, calls: int) -> ReplayBench:
         await run_replay(
             fault_config(data_dir),
             who="bench",
-            every=True,
             options=ReplayOptions(),
             out=io.StringIO(),
             progress=True,

@@ -86,7 +86,6 @@ async def run_replay(
     who: str,
     reference: str | None = None,
     since: datetime | None = None,
-    every: bool = False,
     options: ReplayOptions | None = None,
     references: Path | None = None,
     reference_translations: Path | None = None,
@@ -96,7 +95,7 @@ async def run_replay(
     progress: bool = True,
     engines: Engines | None = None,
 ) -> int:
-    """Replay one call (``reference``) or many (``every`` / ``since``); prints a summary,
+    """Replay one call (``reference``), else every call (since ``since``); prints a summary,
     writes the reports asked for. Returns the exit status. ``engines`` already loaded
     are used as they are (else they are built from ``config``)."""
     data_dir = config.data_path

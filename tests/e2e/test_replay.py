@@ -152,7 +152,6 @@ async def test_replaying_every_call_keeps_runs_and_lists_what_got_worse(
         await run_replay(
             server.config,
             who="qa@test",
-            every=True,
             options=ReplayOptions(speak=False),
             json_path=first,
             html=tmp_path / "run.html",
@@ -177,7 +176,6 @@ async def test_replaying_every_call_keeps_runs_and_lists_what_got_worse(
         await run_replay(
             server.config,
             who="qa@test",
-            every=True,
             options=ReplayOptions(speak=False),
             out=printed,
             progress=False,
