@@ -103,8 +103,11 @@ class AsrEngine(ABC):
         sample_rate: int = 16000,
         phrases: list[str] | None = None,
         words: bool = True,
+        band: str = "wideband",
     ) -> Recognizer:
-        """A reset recognizer from the pool; give it back with `release`."""
+        """A reset recognizer from the pool; give it back with `release`. `band` says what the
+        audio went through before it (``narrowband``: a phone call's 8 kHz, brought up to
+        `sample_rate`), for an engine that starts each stream from a state settled per band."""
 
     @abstractmethod
     def release(self, recognizer: Recognizer) -> None:
@@ -114,11 +117,14 @@ class AsrEngine(ABC):
     def describe(self) -> dict[str, Any]:
         """What this engine can do here, for `hotline engines`."""
 
-    def settle(self, language: str, pcm: bytes, sample_rate: int) -> None:  # noqa: B027
-        """Let every stream from now on start from a state settled on this speech (16-bit
-        PCM), the same for every stream: an engine that adapts to what it has heard
-        (PocketSphinx's normalisation) then gives the same words for the same audio, in a
-        call or in its replay, whatever the recognizer heard before. Default: nothing to do."""
+    def settle(  # noqa: B027
+        self, language: str, pcm: bytes, sample_rate: int, band: str = "wideband"
+    ) -> None:
+        """Let every stream on `band` from now on start from a state settled on this speech
+        (16-bit PCM, as that band's streams will hear it), the same for every stream: an engine
+        that adapts to what it has heard (PocketSphinx's normalisation) then gives the same
+        words for the same audio, in a call or in its replay, whatever the recognizer heard
+        before. Default: nothing to do."""
 
     def close(self) -> None:  # noqa: B027 - optional hook, most engines hold only memory
         """Free what the engine holds beyond memory (worker processes); default: nothing."""

@@ -139,15 +139,15 @@ class ProcessEngine(AsrEngine):
         self.processes = max(1, processes or os.cpu_count() or 1)
         self._workers: list[_Worker] = []
         self._lock = threading.Lock()
-        self._settled: list[tuple[str, bytes, int]] = []
+        self._settled: list[tuple[str, bytes, int, str]] = []
 
-    def settle(self, language: str, pcm: bytes, sample_rate: int) -> None:
+    def settle(self, language: str, pcm: bytes, sample_rate: int, band: str = "wideband") -> None:
         """Every worker settles on the speech, and so does each one started later."""
         with self._lock:
-            self._settled.append((language, pcm, sample_rate))
+            self._settled.append((language, pcm, sample_rate, band))
             workers = [w for w in self._workers if w.alive]
         for worker in workers:
-            worker.call("settle", language, pcm, sample_rate)
+            worker.call("settle", language, pcm, sample_rate, band)
 
     def languages(self) -> list[str]:
         return list(self._languages)
@@ -170,10 +170,11 @@ class ProcessEngine(AsrEngine):
         sample_rate: int = 16000,
         phrases: list[str] | None = None,
         words: bool = True,
+        band: str = "wideband",
     ) -> RemoteRecognizer:
         worker = self._worker()
         try:
-            rid = worker.call("open", language, sample_rate, phrases, words)
+            rid = worker.call("open", language, sample_rate, phrases, words, band)
         except BaseException:
             with self._lock:
                 worker.streams -= 1

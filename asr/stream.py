@@ -114,7 +114,10 @@ class UtteranceStream:
                 if not self._listening:
                     self._preroll += pcm[cursor:split]
                     cursor = split
-                    begin = round(decided * self.sample_rate) - self._preroll_bytes // 2
+                    # The pre-roll reaches back from where speech began (on the endpointer's
+                    # frame grid, so batching does not move it either): the endpointer may be
+                    # sure only well after a soft onset, and cutting from there clips words.
+                    begin = round(event.at * self.sample_rate) - self._preroll_bytes // 2
                     events += self._listen(chunk_start + split // 2, begin)
                 continue
             events += self._pass(pcm[cursor:split])
@@ -141,8 +144,8 @@ class UtteranceStream:
         return []
 
     def _listen(self, now: int, begin: int) -> list[AsrEvent]:
-        """Speech started: decode from stream sample `begin` (the pre-roll before the moment
-        the endpointer was sure) up to `now`, then go on. The decoding starts at the same
+        """Speech started: decode from stream sample `begin` (the pre-roll before the speech's
+        start) up to `now`, then go on. The decoding starts at the same
         sample however the audio was chunked."""
         wanted = max(0, min(len(self._preroll) // 2, now - max(0, begin)))
         preroll = bytes(self._preroll[len(self._preroll) - wanted * 2 :])

@@ -218,6 +218,7 @@ class VoskEngine(AsrEngine):
         sample_rate: int = 16000,
         phrases: list[str] | None = None,
         words: bool = True,
+        band: str = "wideband",
     ) -> Recognizer:
         path = self.model_path(language)
         grammar = None

@@ -36,6 +36,7 @@ from asr import (
 )
 from asr.registry import AsrRegistry, build_registry
 from hotline.config import Config
+from telephony import resample
 from telephony.wideband import BandFold, HighBandNoise
 from translate import Router, Translation, TranslationError, build_router
 from tts import Synthesizer, TtsError, default_synthesizer
@@ -232,7 +233,7 @@ class Engines:
 
     def _open_stream(self, language: str, sample_rate: int = ASR_RATE) -> _LegStream:
         engine = self._recognizers.engine_for(language)
-        recognizer = engine.recognizer(language, ASR_RATE)
+        recognizer = engine.recognizer(language, ASR_RATE, band=band_of(sample_rate))
         endpointer = Endpointer(
             ASR_RATE,
             trailing_silence_ms=self.config.asr.trailing_silence_ms,
@@ -318,8 +319,17 @@ class Engines:
                 )
             except Exception:
                 speech = np.zeros(ASR_RATE, dtype=np.int16)
+            engine = self._recognizers.engine_for(language)
+            await asyncio.to_thread(engine.settle, language, speech.tobytes(), ASR_RATE)
+            # A phone leg's streams start from the same phrase as a phone leg hears it.
+            phoned = resample(
+                resample(speech, ASR_RATE, NARROWBAND_RATE), NARROWBAND_RATE, ASR_RATE
+            )
+            fill = narrowband_fill(engine.name, NARROWBAND_RATE, self.config.asr.narrowband_fill)
+            if fill is not None:
+                phoned = fill.process(phoned)
             await asyncio.to_thread(
-                self._recognizers.engine_for(language).settle, language, speech.tobytes(), ASR_RATE
+                engine.settle, language, phoned.astype("<i2").tobytes(), ASR_RATE, "narrowband"
             )
             count = 3 * cpus if language == self.config.asr.asr_endpoint_language else 2 * cpus
             streams = [self._open_stream(language) for _ in range(count)]
@@ -354,6 +364,11 @@ class Engines:
         self._recognizers.close()
         for pool in (self._asr_threads, self._leg_threads, self._translate_threads):
             pool.shutdown(wait=False, cancel_futures=True)
+
+
+def band_of(sample_rate: int) -> str:
+    """``narrowband`` for a leg at a phone's rate or below, else ``wideband``."""
+    return "narrowband" if sample_rate <= NARROWBAND_RATE else "wideband"
 
 
 def narrowband_fill(
