@@ -144,6 +144,126 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     )
 
 
+def _case_store(config):
+    """The records file and the case store on it (the file must exist)."""
+    from hotline.cases import load_catalogue
+    from hotline.cases.store import CaseStore
+    from hotline.records import DEFAULT_FILENAME, RecordStore
+
+    db = config.data_path / DEFAULT_FILENAME
+    if not db.exists():
+        raise FileNotFoundError(f"no records yet: {db} does not exist")
+    records = RecordStore(db)
+    catalogue = load_catalogue(config.cases.catalogue or None, config.cases.clocks)
+    from datetime import timedelta
+
+    return records, CaseStore(
+        records, catalogue, duplicate_window=timedelta(hours=config.cases.duplicate_window_hours)
+    )
+
+
+def _print_case(case, now) -> None:
+    late = case.overdue(now)
+    flag = f"  OVERDUE ({', '.join(late)})" if late else ""
+    print(
+        f"{case.service_request_id:18} {case.status:11} {case.service_code:16} "
+        f"{case.caller_language:3} {case.requested_at.isoformat(timespec='minutes'):25} "
+        f"{(case.place or '-')[:30]:30}{' EMERGENCY' if case.emergency else ''}{flag}"
+    )
+
+
+def _cmd_cases(args: argparse.Namespace) -> int:
+    """Cases from the command line: the same store and workflow as the console and the API."""
+    import json
+    from datetime import UTC, datetime
+
+    from hotline.cases import CaseError
+
+    config = _load_config(args)
+    records, cases = _case_store(config)
+    now = datetime.now(UTC)
+    who = _cli_user()
+    try:
+        if args.action == "list":
+            statuses = [args.status] if args.status else []
+            found = cases.list(
+                statuses=statuses, limit=args.limit, overdue_at=now if args.overdue else None
+            )
+            for case in found:
+                _print_case(case, now)
+            if not found:
+                print("no cases")
+            return 0
+        if args.action == "show":
+            case = cases.get(args.id)
+            if case is None:
+                print(f"hotline: no case {args.id}", file=sys.stderr)
+                return 2
+            records.audit(who, "case.show", case.call_id or case.service_request_id)
+            shown = case.to_dict(now)
+            shown["recordings"] = cases.recordings(case)
+            print(json.dumps(shown, ensure_ascii=False, indent=2))
+            return 0
+        if args.action == "dispatch":
+            case = cases.dispatch(args.id, who, agency=args.agency, note=args.note or "")
+        elif args.action == "resolve":
+            case = cases.move(args.id, "resolved", who, args.note)
+        elif args.action == "progress":
+            case = cases.move(args.id, "in_progress", who, args.note or "")
+        else:
+            case = cases.move(args.id, "closed", who, args.note or "")
+        records.audit(who, f"case.{args.action}", case.call_id or case.service_request_id)
+        _print_case(case, now)
+        if args.action == "resolve" and case.follow_up:
+            print(f"follow-up to the caller ({case.caller_language}): {case.follow_up}")
+        return 0
+    except CaseError as exc:
+        print(f"hotline: {exc}", file=sys.stderr)
+        return 2
+    finally:
+        records.close()
+
+
+def _cmd_report(args: argparse.Namespace) -> int:
+    """The three rates, volume, handle time and overdue cases for a city's review."""
+    from datetime import UTC, date, datetime, time, timedelta
+
+    from hotline.cases.report import write_report
+
+    config = _load_config(args)
+    try:
+        start = datetime.combine(date.fromisoformat(args.date_from), time.min, UTC)
+        end = datetime.combine(date.fromisoformat(args.date_to), time.max, UTC)
+    except ValueError as exc:
+        print(f"hotline: dates are YYYY-MM-DD: {exc}", file=sys.stderr)
+        return 2
+    if end < start:
+        print("hotline: --to is before --from", file=sys.stderr)
+        return 2
+    records, cases = _case_store(config)
+    try:
+        calls = [
+            c
+            for c in records.list(limit=None, since=start - timedelta(seconds=1))
+            if c.started_at <= end
+        ]
+        found = cases.list(start=start, end=end, limit=None)
+        path = write_report(
+            calls,
+            found,
+            answer_target_s=config.cases.answer_target_s,
+            now=datetime.now(UTC),
+            start=start,
+            end=end,
+            path=Path(args.output),
+        )
+        records.audit(_cli_user(), "report.write", str(path))
+    finally:
+        records.close()
+    print(f"wrote {path}: {len(calls)} calls, {len(found)} cases")
+    return 0
+
+
 def _cmd_records(args: argparse.Namespace) -> int:
     import json
 
@@ -559,6 +679,39 @@ def build_parser() -> argparse.ArgumentParser:
     r = rsub.add_parser("export")
     r.add_argument("--format", choices=["json", "csv"], default="json")
     p.set_defaults(func=_cmd_records)
+
+    p = sub.add_parser("cases", help="service requests: list, show, dispatch, resolve, close")
+    p.add_argument("--config")
+    p.add_argument("--data-dir")
+    csub = p.add_subparsers(dest="action", required=True)
+    c = csub.add_parser("list", help="newest first, overdue ones flagged")
+    c.add_argument("--status", help="open, closed, or a detailed status (dispatched...)")
+    c.add_argument("--overdue", action="store_true", help="only cases past a clock")
+    c.add_argument("--limit", type=int, default=50)
+    c = csub.add_parser("show", help="a case with its history, as JSON")
+    c.add_argument("id", help="service request id")
+    c = csub.add_parser("dispatch", help="send a case to its agency (or --agency)")
+    c.add_argument("id", help="service request id")
+    c.add_argument("--agency")
+    c.add_argument("--note")
+    c = csub.add_parser("progress", help="the agency is working on it")
+    c.add_argument("id", help="service request id")
+    c.add_argument("--note")
+    c = csub.add_parser("resolve", help="resolved: writes the follow-up to the caller")
+    c.add_argument("id", help="service request id")
+    c.add_argument("--note", required=True, help="what was done (goes to the caller)")
+    c = csub.add_parser("close", help="close a case")
+    c.add_argument("id", help="service request id")
+    c.add_argument("--note")
+    p.set_defaults(func=_cmd_cases)
+
+    p = sub.add_parser("report", help="the three rates with charts, as HTML or PDF")
+    p.add_argument("--config")
+    p.add_argument("--data-dir")
+    p.add_argument("--from", dest="date_from", required=True, help="YYYY-MM-DD")
+    p.add_argument("--to", dest="date_to", required=True, help="YYYY-MM-DD (included)")
+    p.add_argument("-o", "--output", required=True, help="report.html or report.pdf")
+    p.set_defaults(func=_cmd_report)
 
     for command, roles in (("accounts", ROLES), ("operators", ["operator"])):
         p = sub.add_parser(

@@ -106,6 +106,27 @@ class RecordsConfig:
 
 
 @dataclass(slots=True)
+class CasesConfig:
+    catalogue: str = ""
+    """The city's service catalogue (TOML); empty: the built-in one (hotline/cases)."""
+    clocks: dict[str, dict[str, float]] = field(default_factory=dict)
+    """Per urgency class (emergency, utility, standard, complex): dispatch_hours and
+    feedback_hours, overriding the built-in clocks."""
+    duplicate_window_hours: float = 72.0
+    emergency_numbers: dict[str, str] = field(default_factory=lambda: {"emergency": "112"})
+    """Shown on the console's emergency alert: what the caller should dial, by service."""
+    readback: bool = True
+    survey: bool = True
+    survey_timeout_s: float = 20.0
+    answer_target_s: float = 30.0
+    """A call counts as answered on time when an operator took it within this."""
+    api_keys: list[str] = field(default_factory=list)
+    """Keys that may POST Open311 requests; none: posting is refused."""
+    jurisdiction_id: str = ""
+    open311_contact: str = ""
+
+
+@dataclass(slots=True)
 class Config:
     host: str = "127.0.0.1"
     port: int = 8765
@@ -120,6 +141,7 @@ class Config:
     sip: SipConfig = field(default_factory=SipConfig)
     security: SecurityConfig = field(default_factory=SecurityConfig)
     records: RecordsConfig = field(default_factory=RecordsConfig)
+    cases: CasesConfig = field(default_factory=CasesConfig)
 
     @property
     def data_path(self) -> Path:

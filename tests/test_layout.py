@@ -107,10 +107,12 @@ def ours(names: set[str]) -> set[str]:
     [
         ("hotline.wire", ("hotline.wire",)),
         ("hotline.records", ("hotline.records", "hotline.wire")),
+        ("hotline.cases", ("hotline.cases", "hotline.records", "hotline.wire", "hotline.config")),
         (
             "hotline.call",
             (
                 "hotline.call",
+                "hotline.cases",
                 "hotline.wire",
                 "hotline.engines",
                 "hotline.records",
@@ -123,6 +125,7 @@ def ours(names: set[str]) -> set[str]:
             (
                 "hotline.server",
                 "hotline.qa",
+                "hotline.cases",
                 "hotline.call",
                 "hotline.wire",
                 "hotline.engines",

@@ -7,8 +7,8 @@ out, record), built from two ``party`` objects; ``playout`` paces what each part
 ``routing`` is the switchboard; ``prompts`` and ``intake`` are what the hotline says and
 suggests. ``link`` is the one thing a transport must implement.
 
-May import: ``hotline.wire``, ``hotline.engines``, ``hotline.records``, ``hotline.config``,
-``telephony``. Never the server, the clients, or an engine package.
+May import: ``hotline.wire``, ``hotline.engines``, ``hotline.records``, ``hotline.cases``,
+``hotline.config``, ``telephony``. Never the server, the clients, or an engine package.
 """
 
 from __future__ import annotations

@@ -5,8 +5,9 @@ suggestion can be traced to the words that triggered it, and the operator has th
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
+
+from hotline.cases.places import find_place
 
 __all__ = ["RecordSuggester", "suggest_fields"]
 
@@ -133,25 +134,6 @@ KINDS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ),
 )
 
-_STREET = r"(?:street|st|avenue|ave|road|rd|boulevard|square|lane|drive|place|park)"
-PLACE_PATTERNS = (
-    re.compile(
-        rf"\bcorner of ((?:\w+ ){{1,3}}?{_STREET}(?: and (?:\w+ ){{1,3}}?{_STREET})?)\b", re.I
-    ),
-    re.compile(rf"\b(\d+ (?:\w+ ){{1,3}}?{_STREET})\b", re.I),
-    re.compile(
-        rf"\b(?:on|at|in|near) ((?:the )?(?:\w+ ){{1,3}}?{_STREET}(?: and (?:\w+ ){{1,3}}?{_STREET})?)\b",
-        re.I,
-    ),
-    # A street name after the word: capitalised or a number, so "la calle está rota" is no place.
-    re.compile(
-        r"\b((?i:calle|avenida|plaza|paseo|carrer|avinguda|plaça) (?:de(?:l| la)? )?"
-        r"[A-ZÁÉÍÓÚÑÇ0-9]\w*(?: \d+)?)"
-    ),
-    re.compile(r"(\S+(?:로|길|대로)(?: ?\d+(?:번길)?)?|\S+동)(?=\s|$|에|의)"),
-    re.compile(r"([\u4e00-\u9fff]{1,8}?(?:路|街|大道|广场)(?:\d+号)?)"),
-)
-
 
 def _category(text: str) -> str | None:
     lowered = text.lower()
@@ -169,14 +151,6 @@ def _kind(text: str) -> str | None:
     return None
 
 
-def _place(text: str) -> str | None:
-    for pattern in PLACE_PATTERNS:
-        match = pattern.search(text)
-        if match:
-            return match.group(1).strip()
-    return None
-
-
 def suggest_fields(*texts: str) -> dict[str, str]:
     """Fields found in any of ``texts`` (the original and its translation), first text first."""
     found: dict[str, str] = {}
@@ -184,7 +158,7 @@ def suggest_fields(*texts: str) -> dict[str, str]:
         for name, value in (
             ("kind", _kind(text)),
             ("category", _category(text)),
-            ("place", _place(text)),
+            ("place", find_place(text)),
         ):
             if value and name not in found:
                 found[name] = value

@@ -17,7 +17,9 @@ from hotline.wire.vocabulary import RECORD_FIELDS, Kind, Speaker, Status
 
 __all__ = [
     "AuditEntry",
+    "EMERGENCY_ACTIONS",
     "FINAL_STATUSES",
+    "REQUEST_FIELDS",
     "OPEN_STATUSES",
     "UPDATABLE_FIELDS",
     "CallRecord",
@@ -47,6 +49,22 @@ class UnknownCall(RecordError):
 OPEN_STATUSES = frozenset({Status.QUEUED, Status.ACTIVE})
 FINAL_STATUSES = frozenset(Status) - OPEN_STATUSES
 
+
+REQUEST_FIELDS = frozenset(
+    {
+        "service_code",
+        "classification",
+        "emergency",
+        "emergency_action",
+        "readback_confirmed",
+        "satisfaction",
+    }
+)
+"""What the call learns about the service request it will become."""
+
+EMERGENCY_ACTIONS = ("transferred", "told")
+"""What the operator did about an emergency: transferred the caller to the emergency
+numbers, or told them to call."""
 
 UPDATABLE_FIELDS = frozenset({*RECORD_FIELDS, "caller_language"})
 """What may change on a call after it is created: the operator's fields and the language
@@ -130,6 +148,13 @@ class CallRecord:
     """Kept whole past the retention period."""
     recordings_deleted_at: datetime | None = None
     """When the retention period took the recordings (the transcript stays)."""
+    service_code: str | None = None
+    """The catalogue service the call is about, as classified or as the operator set it."""
+    classification: dict[str, Any] | None = None
+    emergency: bool = False
+    emergency_action: str | None = None
+    readback_confirmed: bool | None = None
+    satisfaction: int | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -154,6 +179,12 @@ class CallRecord:
             "place": self.place,
             "urgency": self.urgency,
             "notes": self.notes,
+            "service_code": self.service_code,
+            "classification": self.classification,
+            "emergency": self.emergency,
+            "emergency_action": self.emergency_action,
+            "readback_confirmed": self.readback_confirmed,
+            "satisfaction": self.satisfaction,
         }
 
     @classmethod
@@ -178,6 +209,14 @@ class CallRecord:
             place=row["place"],
             urgency=row["urgency"],
             notes=row["notes"],
+            service_code=row["service_code"],
+            classification=json.loads(row["classification"]) if row["classification"] else None,
+            emergency=bool(row["emergency"]),
+            emergency_action=row["emergency_action"],
+            readback_confirmed=None
+            if row["readback_confirmed"] is None
+            else bool(row["readback_confirmed"]),
+            satisfaction=row["satisfaction"],
         )
 
 
@@ -348,6 +387,9 @@ class ComplaintRecord:
     """QA reviewers' corrections: utterance_id, field, text, who, at (newest last)."""
     scores: tuple[dict[str, Any], ...] = ()
     """QA reviewers' scores of the call: scores, notes, who, at."""
+    readbacks: tuple[dict[str, Any], ...] = ()
+    """What the hotline read back to the caller and the answer: at, language, service_code,
+    place, text, answer (yes, no, none), how (dtmf, speech, typed), answered_at."""
 
     def corrected(self, utterance_id: int, field: str) -> str | None:
         """The latest correction of an utterance's ``original`` or ``translation``."""
@@ -365,6 +407,7 @@ class ComplaintRecord:
             "recordings": [r.to_dict() for r in self.recordings],
             "qa_corrections": list(self.corrections),
             "qa_scores": list(self.scores),
+            "readbacks": list(self.readbacks),
         }
 
 

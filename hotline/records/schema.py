@@ -223,6 +223,95 @@ def _qa_v7(conn: sqlite3.Connection) -> None:
     conn.execute("CREATE INDEX qa_scores_call ON qa_scores (call_id, id)")
 
 
+V8_CASE_STATUSES = ("open", "dispatched", "in_progress", "resolved", "closed")
+
+
+def _cases_v8(conn: sqlite3.Connection) -> None:
+    """From call to case. The call keeps what was learned during it (the service it is
+    about and how that was classified, an emergency and what was done, the read-back's
+    answer, the survey); a case is the service request filed from it (or posted through
+    Open311), with its status history. Plain SQL types only (TEXT times in ISO 8601 UTC,
+    INTEGER flags), so the same tables fit PostgreSQL."""
+    for column in (
+        "service_code TEXT",
+        "classification TEXT",
+        "emergency INTEGER NOT NULL DEFAULT 0 CHECK (emergency IN (0, 1))",
+        "emergency_action TEXT",
+        "readback_confirmed INTEGER CHECK (readback_confirmed IS NULL OR readback_confirmed IN (0, 1))",
+        "satisfaction INTEGER CHECK (satisfaction IS NULL OR satisfaction BETWEEN 1 AND 5)",
+    ):
+        conn.execute(f"ALTER TABLE calls ADD COLUMN {column}")
+    conn.execute(
+        """
+        CREATE TABLE readbacks (
+            id INTEGER PRIMARY KEY,
+            call_id TEXT NOT NULL REFERENCES calls (id),
+            at TEXT NOT NULL,
+            language TEXT NOT NULL,
+            service_code TEXT,
+            place TEXT,
+            text TEXT NOT NULL,
+            answer TEXT CHECK (answer IS NULL OR answer IN ('yes', 'no', 'none')),
+            how TEXT,
+            answered_at TEXT
+        )
+        """
+    )
+    conn.execute("CREATE INDEX readbacks_call ON readbacks (call_id, id)")
+    conn.execute(
+        f"""
+        CREATE TABLE cases (
+            id INTEGER PRIMARY KEY,
+            service_request_id TEXT NOT NULL UNIQUE,
+            call_id TEXT UNIQUE REFERENCES calls (id),
+            channel TEXT NOT NULL,
+            service_code TEXT NOT NULL,
+            agency TEXT NOT NULL,
+            urgency TEXT NOT NULL,
+            status TEXT NOT NULL CHECK (status IN ({_sql_in(V8_CASE_STATUSES)})),
+            caller_language TEXT NOT NULL,
+            description TEXT NOT NULL,
+            description_translated TEXT,
+            translated_language TEXT,
+            place TEXT,
+            place_key TEXT,
+            lat REAL,
+            long REAL,
+            emergency INTEGER NOT NULL DEFAULT 0 CHECK (emergency IN (0, 1)),
+            emergency_action TEXT,
+            classification TEXT NOT NULL DEFAULT '{{}}',
+            readback_confirmed INTEGER,
+            satisfaction INTEGER CHECK (satisfaction IS NULL OR satisfaction BETWEEN 1 AND 5),
+            duplicate_of TEXT,
+            requested_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL,
+            dispatch_due TEXT NOT NULL,
+            feedback_due TEXT NOT NULL,
+            dispatched_at TEXT,
+            resolved_at TEXT,
+            closed_at TEXT,
+            follow_up TEXT,
+            contact TEXT NOT NULL DEFAULT '{{}}'
+        )
+        """
+    )
+    conn.execute("CREATE INDEX cases_requested_at ON cases (requested_at)")
+    conn.execute("CREATE INDEX cases_same_place ON cases (service_code, place_key, requested_at)")
+    conn.execute(
+        f"""
+        CREATE TABLE case_history (
+            id INTEGER PRIMARY KEY,
+            case_id INTEGER NOT NULL REFERENCES cases (id),
+            at TEXT NOT NULL,
+            who TEXT NOT NULL CHECK (who <> ''),
+            status TEXT NOT NULL CHECK (status IN ({_sql_in(V8_CASE_STATUSES)})),
+            note TEXT NOT NULL
+        )
+        """
+    )
+    conn.execute("CREATE INDEX case_history_case ON case_history (case_id, id)")
+
+
 MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (
     _schema_v1,
     _end_reason_v2,
@@ -231,6 +320,7 @@ MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (
     _timeline_v5,
     _retention_v6,
     _qa_v7,
+    _cases_v8,
 )
 """Migration i takes the file from schema version i to i + 1 (PRAGMA user_version)."""
 

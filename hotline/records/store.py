@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import builtins
+import contextlib
 import json
 import logging
 import os
@@ -35,7 +36,9 @@ from uuid import uuid4
 
 from hotline.records.export import write_csv, write_json
 from hotline.records.models import (
+    EMERGENCY_ACTIONS,
     OPEN_STATUSES,
+    REQUEST_FIELDS,
     UPDATABLE_FIELDS,
     AuditEntry,
     CallRecord,
@@ -123,6 +126,15 @@ class RecordStore:
         self._conn.close()
         os.close(self._lock_fd)
         self._lock_fd = -1
+
+    @property
+    def connection(self) -> sqlite3.Connection:
+        """The file's connection, for reads by code that keeps its own tables here (cases)."""
+        return self._conn
+
+    def transaction(self) -> contextlib.AbstractContextManager[sqlite3.Connection]:
+        """One write transaction (BEGIN IMMEDIATE ... COMMIT, rolled back on error)."""
+        return self._write()
 
     @contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:
@@ -319,6 +331,89 @@ class RecordStore:
             if row["ended_at"] is not None and new in OPEN_STATUSES:
                 raise RecordError(f"call {call_id} has ended; it cannot become {str(new)!r}")
             conn.execute("UPDATE calls SET status = ? WHERE id = ?", (new, call_id))
+
+    def set_request(self, call_id: str, **values: Any) -> CallRecord:
+        """What the call learned about its service request (``REQUEST_FIELDS``): the service
+        and its classification, an emergency and what was done, the read-back's answer, the
+        survey. Only the given fields change."""
+        unknown = sorted(set(values) - REQUEST_FIELDS)
+        if unknown:
+            raise RecordError(
+                f"unknown request field(s) {', '.join(unknown)}; "
+                f"known: {', '.join(sorted(REQUEST_FIELDS))}"
+            )
+        row: dict[str, Any] = {}
+        for name, value in values.items():
+            if name == "service_code":
+                row[name] = text_or_none(name, value)
+            elif name == "classification":
+                if value is not None and not isinstance(value, dict):
+                    raise RecordError("classification must be a dict or None")
+                row[name] = None if value is None else json.dumps(value, ensure_ascii=False)
+            elif name == "emergency":
+                row[name] = int(bool(value))
+            elif name == "emergency_action":
+                if value is not None and value not in EMERGENCY_ACTIONS:
+                    raise RecordError(
+                        f"emergency_action must be one of {', '.join(EMERGENCY_ACTIONS)}"
+                    )
+                row[name] = value
+            elif name == "readback_confirmed":
+                row[name] = None if value is None else int(bool(value))
+            elif name == "satisfaction":
+                if value is not None and (
+                    not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= 5
+                ):
+                    raise RecordError(f"satisfaction must be 1 to 5, not {value!r}")
+                row[name] = value
+        if row:
+            self._update(call_id, row)
+        return self._call(call_id)
+
+    def add_readback(
+        self,
+        call_id: str,
+        language: str,
+        text: str,
+        service_code: str | None,
+        place: str | None,
+        at: datetime | None = None,
+    ) -> int:
+        """The hotline read the request back to the caller; returns the read-back's id."""
+        if not isinstance(text, str) or not text:
+            raise RecordError("a read-back needs its text")
+        with self._write() as conn:
+            try:
+                cursor = conn.execute(
+                    "INSERT INTO readbacks (call_id, at, language, service_code, place, text) "
+                    "VALUES (?, ?, ?, ?, ?, ?)",
+                    (
+                        call_id,
+                        iso_utc(at or datetime.now(UTC)),
+                        language,
+                        service_code,
+                        place,
+                        text,
+                    ),
+                )
+            except sqlite3.IntegrityError as exc:
+                raise self._integrity_error(call_id, exc) from exc
+        return int(cursor.lastrowid or 0)
+
+    def answer_readback(
+        self, readback_id: int, answer: str, how: str, at: datetime | None = None
+    ) -> None:
+        """The caller's answer to a read-back: ``yes``, ``no`` or ``none`` (no answer), and how
+        it came (``dtmf``, ``speech``, ``typed``)."""
+        if answer not in ("yes", "no", "none"):
+            raise RecordError(f"a read-back's answer is yes, no or none, not {answer!r}")
+        with self._write() as conn:
+            cursor = conn.execute(
+                "UPDATE readbacks SET answer = ?, how = ?, answered_at = ? WHERE id = ?",
+                (answer, how, iso_utc(at or datetime.now(UTC)), readback_id),
+            )
+            if cursor.rowcount == 0:
+                raise RecordError(f"no read-back with id {readback_id}")
 
     def update_fields(self, call_id: str, **fields: str | None) -> CallRecord:
         """Set what the operator learns about the complaint: kind, category, place, urgency,
@@ -660,8 +755,27 @@ class RecordStore:
         scores = self._conn.execute(
             "SELECT * FROM qa_scores WHERE call_id = ? ORDER BY id", (call.id,)
         ).fetchall()
+        readbacks = self._conn.execute(
+            "SELECT * FROM readbacks WHERE call_id = ? ORDER BY id", (call.id,)
+        ).fetchall()
         return ComplaintRecord(
             call=call,
+            readbacks=tuple(
+                {
+                    k: row[k]
+                    for k in (
+                        "at",
+                        "language",
+                        "service_code",
+                        "place",
+                        "text",
+                        "answer",
+                        "how",
+                        "answered_at",
+                    )
+                }
+                for row in readbacks
+            ),
             corrections=tuple(
                 {k: row[k] for k in ("utterance_id", "field", "text", "who", "at")}
                 for row in corrections
@@ -771,6 +885,24 @@ class AsyncRecordStore:
 
     async def update_fields(self, call_id: str, **fields: str | None) -> CallRecord:
         return await self._run(self._store.update_fields, call_id, **fields)
+
+    async def set_request(self, call_id: str, **values: Any) -> CallRecord:
+        return await self._run(self._store.set_request, call_id, **values)
+
+    async def add_readback(
+        self,
+        call_id: str,
+        language: str,
+        text: str,
+        service_code: str | None,
+        place: str | None,
+    ) -> int:
+        return await self._run(
+            self._store.add_readback, call_id, language, text, service_code, place
+        )
+
+    async def answer_readback(self, readback_id: int, answer: str, how: str) -> None:
+        await self._run(self._store.answer_readback, readback_id, answer, how)
 
     async def add_utterance(self, call_id: str, **fields: Any) -> int:
         """Same keywords as ``RecordStore.add_utterance``."""

@@ -3,8 +3,10 @@
 engines, the record store and the switchboard of the process.
 
 Sessions move bytes between a socket and a sans-I/O wire module, and hand what a call does to
-``hotline.call``. May import: ``hotline.call``, ``hotline.wire``, ``hotline.engines``,
-``hotline.records``, ``hotline.accounts``, ``hotline.config``, ``telephony``. Never the
+``hotline.call``. The Open311 API (``open311``) and the dashboard's data (``dashboard``)
+serve the cases. May import: ``hotline.call``, ``hotline.cases``, ``hotline.qa``,
+``hotline.wire``, ``hotline.engines``, ``hotline.records``, ``hotline.accounts``,
+``hotline.config``, ``telephony``. Never the
 clients, the benchmarks, or an engine package.
 """
 

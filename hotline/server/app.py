@@ -25,6 +25,8 @@ from hotline.call.journey import CallServices
 from hotline.call.metrics import CallMetrics
 from hotline.call.routing import Switchboard
 from hotline.call.supervision import Supervisor
+from hotline.cases.catalogue import Catalogue, load_catalogue
+from hotline.cases.store import AsyncCaseStore
 from hotline.config import Config, ConfigError, SecurityConfig
 from hotline.engines import Engines
 from hotline.records import DEFAULT_FILENAME, AsyncRecordStore
@@ -33,6 +35,7 @@ from hotline.server import web
 from hotline.server.asr_endpoint import serve_vosk_protocol
 from hotline.server.audiosocket import AudioSocketServer
 from hotline.server.caller import CallerSession
+from hotline.server.dashboard import dashboard_data
 from hotline.server.doors import Doors, Refused
 from hotline.server.link import WebSocketLink, peer_address
 from hotline.server.metrics import LiveState, metrics_response
@@ -75,6 +78,13 @@ class HotlineServer:
         self.doors = Doors(config.security)
         self.metrics = CallMetrics()
         self.supervisors: dict[str, Supervisor] = {}
+        try:
+            self.catalogue: Catalogue = load_catalogue(
+                config.cases.catalogue or None, config.cases.clocks
+            )
+        except ValueError as exc:
+            raise ConfigError(f"cases.catalogue: {exc}") from exc
+        self.cases: AsyncCaseStore | None = None
         self._metrics_http: Any = None
         self._retention: asyncio.Task[None] | None = None
         self._owns_engines = engines is None
@@ -99,6 +109,7 @@ class HotlineServer:
         self.sign_in = SignIn(self.data_dir, self.config.security)
         if self.store is None:
             self.store = await AsyncRecordStore.open(self.data_dir / DEFAULT_FILENAME)
+        self.cases = AsyncCaseStore(self.store, self.catalogue)
         if self.engines is None:
             self.engines = await loop.run_in_executor(None, Engines, self.config)
             await self.engines.warm_up()
@@ -190,6 +201,16 @@ class HotlineServer:
         path = request.path.split("?", 1)[0]
         if path == "/metrics":
             return await metrics_response(request, self.metrics, self.config.security.metrics_token)
+        if path == "/dashboard/data":
+            assert self.store is not None and self.cases is not None and self.sign_in
+            return await dashboard_data(
+                request,
+                self.store,
+                self.cases,
+                self.config.cases,
+                self.sign_in,
+                peer_address(connection),
+            )
         if path == "/qa/audio":
             assert self.store is not None and self.sign_in is not None
             return await audio_span(

@@ -52,6 +52,7 @@ PAGES = {
     "/caller": "caller.html",
     "/wall": "wall.html",
     "/qa": "qa.html",
+    "/dashboard": "dashboard.html",
 }
 _ASSET = re.compile(r"/static/([A-Za-z0-9_-][A-Za-z0-9_.-]{0,80})")
 
