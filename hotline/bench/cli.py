@@ -13,7 +13,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from hotline.bench import asr_peer, bridges, calls, faults, narrowband, replay
+from hotline.bench import asr_peer, bridges, calls, classify, faults, narrowband, replay
 from hotline.bench.common import BenchError, write_json
 from hotline.bench.engines import report_engines, run_engines_bench
 
@@ -59,6 +59,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     _server_env_argument(p)
     p.add_argument("--json", metavar="PATH", help="also write the results as JSON")
     asr_peer.add_arguments(sub)
+    classify.add_arguments(sub)
     _bridges_arguments(sub)
     _faults_arguments(sub)
     _replay_arguments(sub)
@@ -145,6 +146,8 @@ def main(args: argparse.Namespace) -> int:
     try:
         if args.bench == "asr-peer":
             return asr_peer.main(args)
+        if args.bench == "classify":
+            return classify.run(args)
         if args.bench == "faults":
             with tempfile.TemporaryDirectory(prefix="hotline-faults-") as workdir:
                 results = asyncio.run(
