@@ -233,11 +233,12 @@ def _cmd_report(args: argparse.Namespace) -> int:
     config = _load_config(args)
     try:
         start = datetime.combine(date.fromisoformat(args.date_from), time.min, UTC)
-        end = datetime.combine(date.fromisoformat(args.date_to), time.max, UTC)
+        # The window ends at the start of the day after --to (it counts start <= t < end).
+        end = datetime.combine(date.fromisoformat(args.date_to) + timedelta(days=1), time.min, UTC)
     except ValueError as exc:
         print(f"hotline: dates are YYYY-MM-DD: {exc}", file=sys.stderr)
         return 2
-    if end < start:
+    if end <= start:
         print("hotline: --to is before --from", file=sys.stderr)
         return 2
     records, cases = _case_store(config)
@@ -245,7 +246,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
         calls = [
             c
             for c in records.list(limit=None, since=start - timedelta(seconds=1))
-            if c.started_at <= end
+            if c.started_at < end
         ]
         found = cases.list(start=start, end=end, limit=None)
         path = write_report(

@@ -99,6 +99,9 @@ async def start_server(engines, tmp_path) -> AsyncIterator:
         config = load_config(environ={}, port=0, data_dir=str(tmp_path / f"data{len(servers)}"))
         # Room for every call a test makes at once (admission control has tests of its own).
         config.call.capacity = 100
+        # Callers are not held for the survey after the operator hangs up (the survey has
+        # tests of its own, which turn it on).
+        config.cases.survey = False
         for key, value in call_settings.items():
             setattr(config.call, key, value)
         if configure is not None:

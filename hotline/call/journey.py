@@ -25,8 +25,11 @@ from hotline.call.pipeline import Call
 from hotline.call.playout import Playout
 from hotline.call.prompts import LANGUAGE_NAMES, QUICK_REPLIES, prompt
 from hotline.call.recording import Recording
+from hotline.call.request import CallRequest
 from hotline.call.routing import OperatorSeat, QueueFull, Switchboard
-from hotline.config import CallConfig
+from hotline.cases.catalogue import Catalogue
+from hotline.cases.store import AsyncCaseStore
+from hotline.config import CallConfig, CasesConfig
 from hotline.engines import Engines
 from hotline.records import AsyncRecordStore
 from hotline.wire.messages import (
@@ -40,6 +43,7 @@ from hotline.wire.messages import (
     ProtocolError,
     Say,
     StatusChange,
+    SurveyPrompt,
 )
 from hotline.wire.vocabulary import CallState, Channel, RecordingLeg, Speaker, Status
 from telephony.guards import LineMonitor
@@ -64,6 +68,13 @@ class CallServices:
     settings: CallConfig
     data_dir: Path
     metrics: CallMetrics = field(default_factory=CallMetrics)
+    cases: AsyncCaseStore | None = None
+    """Where calls become service requests; None keeps only the call records."""
+    case_settings: CasesConfig = field(default_factory=CasesConfig)
+
+    @property
+    def catalogue(self) -> Catalogue | None:
+        return self.cases.catalogue if self.cases is not None else None
 
 
 class CallerJourney:
@@ -117,7 +128,10 @@ class CallerJourney:
         await self.caller.speaks(pcm)
 
     def dtmf(self, digit: str) -> None:
-        """A key press; more than a handful waiting unread are dropped."""
+        """A key press: an answer to a read-back in the call, or for the IVR (menu, survey);
+        more than a handful waiting unread are dropped."""
+        if self.call is not None and self.call.caller_key(digit):
+            return
         try:
             self._dtmf.put_nowait(digit)
         except asyncio.QueueFull:
@@ -190,8 +204,30 @@ class CallerJourney:
                 self.monitor.report,
             )
             await self.log.finish(status, self.end_reason)
+            await self._file_case()
             await self.link.send(Ended(self.log.call_id, self.log.reference, status))
         return status
+
+    async def _file_case(self) -> None:
+        """A call that reached an operator becomes a service request; a failure here is
+        logged, never lost: the call's record holds everything to file it again."""
+        cases = self.services.cases
+        if cases is None or self.call is None:
+            return
+        call_id = self.log.call_id
+        try:
+            case = await cases.run(lambda store: store.file_from_call(call_id))
+        except Exception:
+            log.exception("call=%s could not be filed as a service request", call_id)
+            return
+        if case is not None:
+            log.info(
+                "call=%s filed as %s (%s, %s)",
+                call_id,
+                case.service_request_id,
+                case.service_code,
+                case.urgency,
+            )
 
     async def _journey(self) -> Status:
         assert self.caller is not None
@@ -234,7 +270,40 @@ class CallerJourney:
                     return await self._busy(language)
         finally:
             switchboard.leave(waiting)
-        return await self._connected(seat, operator_language)
+        status = await self._connected(seat, operator_language)
+        settings = self.services.case_settings
+        if (
+            status == Status.COMPLETED
+            and settings.survey
+            and self.services.cases is not None
+            and not self.hung_up.is_set()
+            and not self.gone.is_set()
+        ):
+            await self._survey(language, settings.survey_timeout_s)
+        return status
+
+    async def _survey(self, language: str, timeout_s: float) -> None:
+        """The operator has hung up: how satisfied was the caller, 1 to 5 (a key, or a
+        button on the caller page)? No answer in ``timeout_s`` is no answer."""
+        assert self.caller is not None
+        text = prompt("survey", language) or prompt("survey", "en")
+        assert text is not None
+        while not self._dtmf.empty():
+            self._dtmf.get_nowait()
+        await self.link.send(SurveyPrompt(text))
+        await self._say("survey", language)
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout_s
+        while (left := deadline - loop.time()) > 0:
+            digit = await self._until_gone(self._dtmf.get(), left)
+            if digit is None:
+                return
+            if digit in ("1", "2", "3", "4", "5"):
+                await self.log.request(satisfaction=int(digit))
+                self.caller.playout.clear()
+                await self._say("survey_thanks", language)
+                await self._until_gone(self.caller.playout.drained(), 10)
+                return
 
     async def _watch_for_one_way_audio(self) -> None:
         """A phone line whose audio stops is one-way (or dead): end the call, say why."""
@@ -318,6 +387,19 @@ class CallerJourney:
         services = self.services
         await self.log.operator_joined(seat.name, operator_language)
         operator = await self._operator_party(seat, operator_language)
+        catalogue = services.catalogue
+        request = (
+            CallRequest(
+                self.log.call_id,
+                self.log,
+                catalogue,
+                services.case_settings,
+                self.language,
+                operator_language,
+            )
+            if catalogue is not None
+            else None
+        )
         call = Call(
             services.engines,
             self.log,
@@ -326,6 +408,7 @@ class CallerJourney:
             self.started_at,
             metrics=services.metrics,
             stage_timeout_s=services.settings.stage_timeout_s,
+            request=request,
         )
         seat.join(call, operator)
         services.switchboard.connected(call)
@@ -344,6 +427,8 @@ class CallerJourney:
                     quick_replies=sorted(QUICK_REPLIES),
                 )
             )
+            if request is not None:
+                await seat.link.send(request.draft())
             await self.link.send(
                 StatusChange(CallState.CONNECTED, operator_language=operator_language)
             )

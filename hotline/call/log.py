@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from pathlib import PurePath
+from typing import Any
 
 from hotline.records import AsyncRecordStore, CallRecord, WordTiming
 from hotline.wire.vocabulary import RecordingLeg, Speaker, Status
@@ -123,6 +124,19 @@ class CallLog:
     async def update_fields(self, **fields: str) -> None:
         """What the operator fills in; raises RecordError for a value the store refuses."""
         await self._store.update_fields(self.call_id, **fields)
+
+    async def request(self, **values: Any) -> None:
+        """What the call learned about its service request (service, emergency, answers)."""
+        await self._store.set_request(self.call_id, **values)
+
+    async def readback(
+        self, language: str, text: str, service_code: str | None, place: str | None
+    ) -> int:
+        """The request was read back to the caller; returns the read-back's id."""
+        return await self._store.add_readback(self.call_id, language, text, service_code, place)
+
+    async def readback_answered(self, readback_id: int, answer: str, how: str) -> None:
+        await self._store.answer_readback(readback_id, answer, how)
 
     async def finish(self, status: Status, reason: str | None = None) -> None:
         await self._store.finish_call(self.call_id, status, reason=reason)

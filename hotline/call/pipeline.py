@@ -11,6 +11,7 @@ import collections
 import contextlib
 import logging
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -20,15 +21,19 @@ from hotline.call.log import CallLog
 from hotline.call.metrics import CallMetrics
 from hotline.call.party import Party
 from hotline.call.playout import Played
-from hotline.call.prompts import quick_reply
+from hotline.call.prompts import prompt, quick_reply
+from hotline.call.request import CallRequest, yes_or_no
 from hotline.engines import ASR_RATE, Engines, Final, Partial, SpeechStream
 from hotline.records import WordTiming
 from hotline.wire.messages import (
     Caption,
     Clear,
+    EmergencyAlert,
     Notice,
     PreviewResult,
+    ReadBack,
     RecordSuggestion,
+    RequestDraft,
     Say,
     WallCaption,
 )
@@ -48,6 +53,8 @@ ASR_BATCH_FRAMES = 25
 SPOKEN_QUEUE = 16
 PLAYBACK_QUEUE = 64
 SILENCE_PIECE_S = 10
+READBACK_TIMEOUT_S = 20.0
+"""How long a read-back waits for the caller's 1/yes or 2/no before it counts as unanswered."""
 
 
 @dataclass(slots=True)
@@ -98,6 +105,7 @@ class Call:
         *,
         metrics: CallMetrics | None = None,
         stage_timeout_s: float = 10.0,
+        request: CallRequest | None = None,
     ) -> None:
         """``stage_timeout_s`` bounds each engine step (a chunk recognized, the next chunk
         of speech): an engine that hangs fails that step instead of the call."""
@@ -131,6 +139,8 @@ class Call:
         self._partial_jobs: dict[Speaker, asyncio.Task] = {}
         self._latest_partial: dict[Speaker, str] = {}
         self.suggester = RecordSuggester()
+        self.request = request
+        """The service request this call will file (None where cases are not kept)."""
         self.same_language = caller.language == operator.language
         if self.same_language:
             caller.playout.under_gain_db = 0.0
@@ -459,6 +469,13 @@ class Call:
             suggestion = self.suggester.hear(text, translation)
             if suggestion is not None:
                 await self.operator.link.send(RecordSuggestion(suggestion))
+            if self.request is not None:
+                if self.request.awaiting_answer:
+                    answer = yes_or_no(text, leg.language)
+                    if answer is not None:
+                        self.request.answer(answer, "typed" if typed else "speech")
+                for message in await self.request.heard(text, translation if translated else None):
+                    await self._to_answerer(message)
         if speak:
             await self._speak(
                 other.party,
@@ -525,6 +542,94 @@ class Call:
         await party.link.send(caption)
         for watcher in list(self.watchers):
             await watcher.send(caption)
+
+    async def _to_answerer(self, message: Any) -> None:
+        """A message for whoever answers the call, and everyone watching it."""
+        await self.operator.link.send(message)
+        for watcher in list(self.watchers):
+            await watcher.send(message)
+
+    # --- the service request -------------------------------------------------------------
+
+    def _require_request(self) -> CallRequest:
+        if self.request is None:
+            raise ValueError("this hotline keeps no service requests")
+        return self.request
+
+    async def update_request(self, service_code: str | None, place: str | None) -> RequestDraft:
+        """The operator confirms or corrects the service and place (ValueError if unknown)."""
+        draft = await self._require_request().operator_set(service_code, place)
+        for watcher in list(self.watchers):
+            await watcher.send(draft)
+        return draft
+
+    async def emergency_action(self, action: str) -> EmergencyAlert:
+        alert = await self._require_request().emergency_handled(action)
+        await self.log.event(
+            f"emergency: the caller was {action} to the emergency numbers", self.now()
+        )
+        for watcher in list(self.watchers):
+            await watcher.send(alert)
+        return alert
+
+    def caller_key(self, digit: str) -> bool:
+        """A key the caller pressed: 1 or 2 answers a read-back; False when nothing here
+        wanted it (the IVR takes it then)."""
+        request = self.request
+        if request is None or not request.awaiting_answer or digit not in "12":
+            return False
+        return request.answer("yes" if digit == "1" else "no", "dtmf")
+
+    async def read_back(self) -> ReadBack:
+        """Read the service and place back to the caller in their language, then wait (as a
+        task of the call) for 1/yes or 2/no; the operator and the record get the answer."""
+        request = self._require_request()
+        if request.awaiting_answer:
+            raise ValueError("the caller has not answered the last read-back yet")
+        if request.service_code is None:
+            raise ValueError("no service yet: choose one before reading it back")
+        if self._tasks is None:
+            raise ValueError("the call is not running")
+        language = self.caller.language
+        assert language is not None
+        service, place = request.readback_subject()
+        text = prompt("readback", language, service=service, place=place) or prompt(
+            "readback", "en", service=service, place=place
+        )
+        assert text is not None
+        request.readback_id = await self.log.readback(
+            language, text, request.service_code, request.place
+        )
+        request.answered = asyncio.get_running_loop().create_future()
+        asked = ReadBack(text, language)
+        await self.caller.link.send(asked)
+        await self._to_answerer(asked)
+        self._tasks.create_task(self._readback_answer(request, asked))
+        await self._speak(self.caller, text, Say(text, prompt="readback"))
+        return asked
+
+    async def _readback_answer(self, request: CallRequest, asked: ReadBack) -> None:
+        assert request.answered is not None and request.readback_id is not None
+        try:
+            async with asyncio.timeout(READBACK_TIMEOUT_S):
+                answer, how = await asyncio.shield(request.answered)
+        except TimeoutError:
+            request.answered.cancel()
+            answer, how = "none", "timeout"
+        await self.log.readback_answered(request.readback_id, answer, how)
+        if answer != "none":
+            request.confirmed = answer == "yes"
+            await self.log.request(readback_confirmed=request.confirmed)
+        answered = ReadBack(asked.text, asked.language, answer, how)
+        await self.caller.link.send(answered)
+        await self._to_answerer(answered)
+        await self._to_answerer(request.draft())
+        if answer != "none":
+            name = "readback_yes" if answer == "yes" else "readback_no"
+            language = self.caller.language or "en"
+            text = prompt(name, language, n=self.reference) or prompt(name, "en", n=self.reference)
+            assert text is not None
+            await self._speak(self.caller, text, Say(text, prompt=name))
 
     # --- supervisors -------------------------------------------------------------------
 

@@ -26,6 +26,7 @@ from hotline.call.metrics import CallMetrics
 from hotline.call.routing import Switchboard
 from hotline.call.supervision import Supervisor
 from hotline.cases.catalogue import Catalogue, load_catalogue
+from hotline.cases.classify import ServiceClassifier
 from hotline.cases.store import AsyncCaseStore
 from hotline.config import Config, ConfigError, SecurityConfig
 from hotline.engines import Engines
@@ -39,13 +40,15 @@ from hotline.server.dashboard import dashboard_data
 from hotline.server.doors import Doors, Refused
 from hotline.server.link import WebSocketLink, peer_address
 from hotline.server.metrics import LiveState, metrics_response
+from hotline.server.open311 import PREFIX as OPEN311_PREFIX
+from hotline.server.open311 import BodyConnection, Open311Api
 from hotline.server.operator import OperatorSession
 from hotline.server.qa import QaSession, audio_span
 from hotline.server.signin import SignIn
 from hotline.server.sip import SipServer
 from hotline.server.supervisor import SupervisorSession
 from hotline.server.twilio import TwilioSession, check_signature, voice_webhook
-from hotline.wire.messages import ProtocolError
+from hotline.wire.messages import NewCase, ProtocolError
 from hotline.wire.vocabulary import CloseCode, ErrorCode
 
 __all__ = ["HotlineServer", "WEBSOCKET_PATHS"]
@@ -85,6 +88,7 @@ class HotlineServer:
         except ValueError as exc:
             raise ConfigError(f"cases.catalogue: {exc}") from exc
         self.cases: AsyncCaseStore | None = None
+        self.open311: Open311Api | None = None
         self._metrics_http: Any = None
         self._retention: asyncio.Task[None] | None = None
         self._owns_engines = engines is None
@@ -132,7 +136,13 @@ class HotlineServer:
             self.config.call,
             self.data_dir,
             metrics=self.metrics,
+            cases=self.cases,
+            case_settings=self.config.cases,
         )
+        self.open311 = Open311Api(self.cases, self.store, self.engines, self.config.cases)
+        self.open311.on_posted = self._case_posted
+        # Train the service classifier now, not on the first caller's words.
+        await asyncio.to_thread(ServiceClassifier.default)
         self.metrics.registry.register(
             LiveState(lambda: self.switchboard, self.engines, self.doors)
         )
@@ -141,6 +151,7 @@ class HotlineServer:
             self.config.host,
             self.config.port,
             process_request=self._http,
+            create_connection=BodyConnection,
             max_size=max(1 << 20, 4 * self.config.call.max_frame_bytes),
             ping_interval=20,
             ssl=tls_context(self.config.security),
@@ -199,6 +210,13 @@ class HotlineServer:
         """Websocket paths go on to the handshake; everything else is a page (``web``) or
         the metrics. Twilio's requests are refused here when they are not signed."""
         path = request.path.split("?", 1)[0]
+        if path.startswith(OPEN311_PREFIX) or path == OPEN311_PREFIX.rstrip("/"):
+            assert self.open311 is not None
+            return await self.open311.handle(connection, request, peer_address(connection))
+        if request.method != "GET":
+            return web.text_response(
+                HTTPStatus.METHOD_NOT_ALLOWED, f"{request.method} is not served here\n"
+            )
         if path == "/metrics":
             return await metrics_response(request, self.metrics, self.config.security.metrics_token)
         if path == "/dashboard/data":
@@ -234,6 +252,41 @@ class HotlineServer:
                 return web.text_response(HTTPStatus.FORBIDDEN, refusal + "\n")
             return None
         return web.respond(request, self.switchboard, self.config.call.menu_languages)
+
+    async def _case_posted(self, case: Any) -> None:
+        """A request posted without a call shows on every signed-in operator's console, in
+        the operator's own language where it can be translated."""
+        assert self.switchboard is not None and self.engines is not None
+        service = self.catalogue.get(case.service_code)
+        for seat in list(self.switchboard.seats.values()):
+            if seat.link is None:
+                continue
+            language = seat.languages[0] if seat.languages else "en"
+            translation, note = case.description_translated, None
+            translated_language = case.translated_language
+            if case.caller_language != language and translated_language != language:
+                result = await self.engines.translate(
+                    [case.description], case.caller_language, language
+                )
+                translation = result.texts[0] if result.translated else None
+                translated_language = language if result.translated else None
+                note = result.note or None
+            elif case.caller_language == language:
+                translation, translated_language = None, None
+            await seat.link.send(
+                NewCase(
+                    case.service_request_id,
+                    case.service_code,
+                    service.name_in(language) if service else case.service_code,
+                    case.urgency,
+                    case.place,
+                    case.description,
+                    case.caller_language,
+                    translation,
+                    translated_language,
+                    note,
+                )
+            )
 
     async def _connection(self, ws: ServerConnection) -> None:
         path = ws.request.path.split("?", 1)[0]

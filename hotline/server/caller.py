@@ -10,7 +10,15 @@ from websockets.exceptions import ConnectionClosed
 
 from hotline.call.journey import CallerJourney, CallServices
 from hotline.server.link import WebSocketLink, check_audio, pump_frames, read_hello
-from hotline.wire.messages import Dtmf, Hangup, Hello, ProtocolError, TypedText, parse_message
+from hotline.wire.messages import (
+    Dtmf,
+    Hangup,
+    Hello,
+    ProtocolError,
+    SurveyAnswer,
+    TypedText,
+    parse_message,
+)
 from hotline.wire.vocabulary import Channel, ErrorCode, Role
 from telephony import pcm_from_bytes
 
@@ -65,6 +73,9 @@ class CallerSession:
                     return True
                 case Dtmf(digit=digit):
                     journey.dtmf(digit)
+                case SurveyAnswer(score=score):
+                    # the page's buttons are the phone's keys 1-5
+                    journey.dtmf(str(score))
                 case TypedText(text=text):
                     await journey.typed(text)
                 case Hello():

@@ -18,6 +18,7 @@ from hotline.server.signin import SignIn
 from hotline.wire.messages import (
     Accept,
     Available,
+    EmergencyAction,
     Hangup,
     Hello,
     OperatorReady,
@@ -25,10 +26,12 @@ from hotline.wire.messages import (
     ProtocolError,
     Queue,
     QuickReply,
+    ReadBackNow,
     RecordSaved,
     RecordUpdate,
     Reply,
     ReplySent,
+    RequestUpdate,
     Settings,
     parse_message,
 )
@@ -158,7 +161,16 @@ class OperatorSession:
                     )
                 if not self.switchboard.accept(seat, call_id):
                     raise ProtocolError(ErrorCode.NO_CALL, f"call {call_id} is not waiting for you")
-            case Hangup() | Reply() | Preview() | QuickReply() | RecordUpdate() as action:
+            case (
+                Hangup()
+                | Reply()
+                | Preview()
+                | QuickReply()
+                | RecordUpdate()
+                | RequestUpdate()
+                | ReadBackNow()
+                | EmergencyAction()
+            ) as action:
                 await answer_call(self._need_call(), action, self.link)
             case Settings(captions_only=captions_only, hear_original=hear_original, muted=muted):
                 self._settings(captions_only, hear_original, muted)
@@ -184,9 +196,19 @@ class OperatorSession:
             party.muted = muted
 
 
-async def answer_call(
-    call: Call, action: Hangup | Reply | Preview | QuickReply | RecordUpdate, link: WebSocketLink
-) -> None:
+AnswerAction = (
+    Hangup
+    | Reply
+    | Preview
+    | QuickReply
+    | RecordUpdate
+    | RequestUpdate
+    | ReadBackNow
+    | EmergencyAction
+)
+
+
+async def answer_call(call: Call, action: AnswerAction, link: WebSocketLink) -> None:
     """What whoever answers a call (its operator, or a supervisor who took it over) does in
     it; answers go back on ``link``."""
     match action:
@@ -211,3 +233,18 @@ async def answer_call(
             except RecordError as exc:
                 raise ProtocolError(ErrorCode.BAD_MESSAGE, str(exc)) from None
             await link.send(RecordSaved(call.call_id))
+        case RequestUpdate(service_code=service_code, place=place):
+            try:
+                await link.send(await call.update_request(service_code, place))
+            except ValueError as exc:
+                raise ProtocolError(ErrorCode.BAD_MESSAGE, str(exc)) from None
+        case ReadBackNow():
+            try:
+                await call.read_back()
+            except ValueError as exc:
+                raise ProtocolError(ErrorCode.BAD_MESSAGE, str(exc)) from None
+        case EmergencyAction(action=what):
+            try:
+                await link.send(await call.emergency_action(what))
+            except ValueError as exc:
+                raise ProtocolError(ErrorCode.BAD_MESSAGE, str(exc)) from None

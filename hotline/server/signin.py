@@ -91,7 +91,7 @@ def require(account: Account, *roles: AccountRole) -> None:
     if account.role != AccountRole.ADMIN and account.role not in roles:
         raise ProtocolError(
             ErrorCode.NOT_ALLOWED,
-            f"a {account.role} account cannot do this; it needs "
-            + " or ".join(str(r) for r in roles),
+            f"{'an' if str(account.role)[0] in 'aeiou' else 'a'} {account.role} account cannot "
+            "do this; it needs " + " or ".join(str(r) for r in roles),
             fatal=True,
         )

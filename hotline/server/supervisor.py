@@ -17,14 +17,17 @@ from hotline.server.link import WebSocketLink, check_audio, peer_address, pump_f
 from hotline.server.operator import answer_call
 from hotline.server.signin import SignIn
 from hotline.wire.messages import (
+    EmergencyAction,
     Hangup,
     Hello,
     OperatorReady,
     Preview,
     ProtocolError,
     QuickReply,
+    ReadBackNow,
     RecordUpdate,
     Reply,
+    RequestUpdate,
     Supervise,
     Wall,
     WallCall,
@@ -202,7 +205,16 @@ class SupervisorSession:
                     await supervisor.whisper(text)
                 except ValueError as exc:
                     raise ProtocolError(ErrorCode.NO_CALL, str(exc)) from None
-            case Hangup() | Reply() | Preview() | QuickReply() | RecordUpdate() as action:
+            case (
+                Hangup()
+                | Reply()
+                | Preview()
+                | QuickReply()
+                | RecordUpdate()
+                | RequestUpdate()
+                | ReadBackNow()
+                | EmergencyAction()
+            ) as action:
                 if supervisor.mode != SupervisorMode.TAKEOVER or supervisor.call is None:
                     raise ProtocolError(
                         ErrorCode.NOT_ALLOWED, "take the call over first to answer it"

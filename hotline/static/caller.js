@@ -1,5 +1,6 @@
 // The caller's web page: pick a language, call, speak or type, read the operator's words,
-// and leave with a reference number. It speaks the caller protocol over /call.
+// confirm the request read back (1 yes, 2 no), rate the call, and leave with a reference
+// number. It speaks the caller protocol over /call.
 import { Speaker, WIRE_RATE, newAudioContext, openMicrophone, socketUrl } from "/static/audio.js";
 import { t } from "/static/i18n.js";
 import { CLIENT, PROTOCOL_VERSION, SERVER, SPEAKER, STATE } from "/static/wire.js";
@@ -13,6 +14,8 @@ const FALLBACK_LANGUAGES = [
   { code: "ca", name: "Català" },
 ];
 
+const READBACK_ANSWERS = { yes: "readback_confirmed", no: "readback_corrected", none: "readback_unanswered" };
+
 const state = {
   language: null,
   ws: null,
@@ -23,6 +26,8 @@ const state = {
   ended: false,
   reference: null,
   pending: null, // the operator's partial caption row
+  readbackWaiting: false,
+  survey: null, // {scale, answered} while the survey is on the screen
 };
 
 function setLanguage(code) {
@@ -79,6 +84,8 @@ function call() {
   $("captions").replaceChildren();
   $("reference-box").hidden = true;
   $("reference-box").classList.remove("final");
+  hideReadBack();
+  hideSurvey();
   $("call").hidden = true;
   $("hangup").hidden = false;
   $("change-language").hidden = true;
@@ -115,6 +122,12 @@ function onMessage(m) {
       break;
     case SERVER.CLEAR:
       state.speaker.clear();
+      break;
+    case SERVER.READ_BACK:
+      showReadBack(m);
+      break;
+    case SERVER.SURVEY:
+      showSurvey(m);
       break;
     case SERVER.ENDED:
       state.ended = true;
@@ -192,6 +205,93 @@ function typed(event) {
   $("type-text").value = "";
 }
 
+// --- the read-back and the survey -----------------------------------------------------
+
+function sendMessage(message) {
+  if (state.ws && state.ws.readyState === WebSocket.OPEN) state.ws.send(JSON.stringify(message));
+}
+
+function hideReadBack() {
+  state.readbackWaiting = false;
+  $("readback").hidden = true;
+  $("readback-text").textContent = "";
+  $("readback-answer").textContent = "";
+}
+
+/** The request as the hotline reads it back: 1 or 2 to answer, then what was understood. */
+function showReadBack(m) {
+  $("readback-text").textContent = m.text || "";
+  const waiting = m.answer === undefined || m.answer === null;
+  state.readbackWaiting = waiting;
+  $("readback-keys").hidden = !waiting;
+  for (const button of $("readback-keys").querySelectorAll("button")) button.disabled = !waiting;
+  $("readback-answer").textContent = waiting ? "" : t(state.language, READBACK_ANSWERS[m.answer] || "readback_unanswered");
+  $("readback").hidden = false;
+}
+
+function answerReadBack(digit) {
+  if (!state.readbackWaiting) return;
+  sendMessage({ type: CLIENT.DTMF, digit });
+  for (const button of $("readback-keys").querySelectorAll("button")) button.disabled = true;
+}
+
+function hideSurvey() {
+  state.survey = null;
+  $("survey").hidden = true;
+  $("survey-scale").replaceChildren();
+  $("survey-thanks").textContent = "";
+}
+
+/** After the operator hangs up: how satisfied was the caller, 1 to ``scale``. */
+function showSurvey(m) {
+  const scale = Number.isInteger(m.scale) && m.scale > 1 ? m.scale : 5;
+  state.survey = { scale, answered: false };
+  $("survey-text").textContent = m.text || "";
+  $("survey-thanks").textContent = "";
+  const box = $("survey-scale");
+  box.replaceChildren();
+  for (let n = 1; n <= scale; n += 1) {
+    const button = document.createElement("button");
+    button.type = "button";
+    button.className = "survey-score";
+    button.dataset.score = String(n);
+    button.textContent = String(n);
+    button.setAttribute("aria-label", t(state.language, "survey_score", { n, scale }));
+    button.addEventListener("click", () => answerSurvey(n));
+    box.append(button);
+  }
+  box.hidden = false;
+  $("survey").hidden = false;
+  status("survey_status");
+  // The operator is gone: nothing typed now would reach anyone.
+  $("type-text").disabled = true;
+  $("type-send").disabled = true;
+}
+
+function answerSurvey(score) {
+  if (!state.survey || state.survey.answered) return;
+  state.survey.answered = true;
+  sendMessage({ type: CLIENT.SURVEY, score });
+  $("survey-scale").hidden = true;
+  $("survey-thanks").textContent = t(state.language, "survey_thanks");
+}
+
+function onKeyDown(event) {
+  if (event.altKey || event.ctrlKey || event.metaKey) return;
+  const target = event.target;
+  if (target && (target.isContentEditable || ["INPUT", "TEXTAREA", "SELECT"].includes(target.tagName))) return;
+  const key = /^(?:Digit|Numpad)(\d)$/.exec(event.code);
+  if (!key) return;
+  const digit = Number(key[1]);
+  if (state.readbackWaiting && (digit === 1 || digit === 2)) {
+    event.preventDefault();
+    answerReadBack(String(digit));
+  } else if (state.survey && !state.survey.answered && digit >= 1 && digit <= state.survey.scale) {
+    event.preventDefault();
+    answerSurvey(digit);
+  }
+}
+
 function hangUp() {
   if (state.ws && state.ws.readyState === WebSocket.OPEN) state.ws.send(JSON.stringify({ type: CLIENT.HANGUP }));
   else finish();
@@ -210,6 +310,8 @@ function finish() {
   if (state.speaker) state.speaker.clear();
   $("type-text").disabled = true;
   $("type-send").disabled = true;
+  if (state.readbackWaiting) hideReadBack();
+  if (state.survey && !state.survey.answered) hideSurvey();
   $("hangup").hidden = true;
   $("call").hidden = false;
   $("call").textContent = t(state.language, state.reference ? "call_again" : "call");
@@ -220,6 +322,9 @@ function init() {
   $("call").addEventListener("click", call);
   $("hangup").addEventListener("click", hangUp);
   $("type-form").addEventListener("submit", typed);
+  $("readback-yes").addEventListener("click", () => answerReadBack("1"));
+  $("readback-no").addEventListener("click", () => answerReadBack("2"));
+  document.addEventListener("keydown", onKeyDown);
   $("change-language").addEventListener("click", () => {
     $("phone").hidden = true;
     $("pick").hidden = false;

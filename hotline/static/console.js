@@ -1,4 +1,5 @@
-// The operator console: sign-in, queue, one call at a time, captions, replies, the record.
+// The operator console: sign-in, queue, one call at a time, captions, replies, the service
+// request (with its read-back and emergency alerts), the record.
 // It speaks the operator protocol of docs/protocol.md over /operator.
 import { Speaker, WIRE_RATE, newAudioContext, openMicrophone, socketUrl } from "/static/audio.js";
 import { CLIENT, ERROR, PROTOCOL_VERSION, RECORD_FIELDS, SERVER, SPEAKER } from "/static/wire.js";
@@ -14,6 +15,15 @@ const QUICK_REPLY_LABELS = {
   wait: "One moment",
 };
 const TRAILING_SILENCE_S = 0.6; // sent when push-to-talk is released, so the utterance ends
+const EMERGENCY_KINDS = {
+  fire: "fire", gas: "gas leak", medical: "medical", violence: "violence", reported: "reported by the operator",
+};
+const EMERGENCY_ACTIONS = { transferred: "caller transferred", told: "caller told to call" };
+const READBACK_ANSWERS = {
+  yes: (how) => `Caller confirmed (${how})`,
+  no: (how) => `Caller said no (${how}) — correct and read back again`,
+  none: () => "No answer",
+};
 
 const state = {
   ws: null,
@@ -30,6 +40,10 @@ const state = {
   dirty: new Set(), // record fields the operator typed
   recordUnsaved: false,
   saveTimer: null,
+  request: null, // the latest RequestDraft of this call
+  requestDirty: new Set(), // request fields the operator changed and has not confirmed yet
+  readbackWaiting: false,
+  emergency: null, // {kinds, words, numbers, action} of this call
 };
 
 function send(message) {
@@ -172,6 +186,18 @@ function onMessage(m) {
       state.recordUnsaved = false;
       $("record-status").textContent = `Saved at ${new Date().toLocaleTimeString()}.`;
       break;
+    case SERVER.REQUEST:
+      if (isThisCall(m)) showRequest(m);
+      break;
+    case SERVER.READ_BACK:
+      if (state.call) showReadBack(m);
+      break;
+    case SERVER.EMERGENCY:
+      if (isThisCall(m)) showEmergency(m);
+      break;
+    case SERVER.CASE:
+      showNewCase(m);
+      break;
     case SERVER.ENDED:
       endCall(m);
       break;
@@ -184,8 +210,46 @@ function languageName(code) {
   return LANGUAGE_NAMES[code] ? `${LANGUAGE_NAMES[code]} (${code})` : code;
 }
 
+// A request that came in without a call (Open311: a city website, an app), in the
+// operator's language where the server could translate it; newest first.
+function showNewCase(m) {
+  const item = document.createElement("li");
+  item.className = "new-case";
+  item.dataset.id = m.service_request_id;
+  const head = document.createElement("strong");
+  head.textContent = `${m.service_request_id} · ${m.service_name}`;
+  if (m.urgency === "emergency") head.classList.add("urgent");
+  const place = document.createElement("span");
+  place.className = "muted";
+  place.textContent = m.place ? ` — ${m.place}` : "";
+  const said = document.createElement("p");
+  said.className = "case-translation";
+  said.textContent = m.translation || m.description;
+  item.append(head, place, said);
+  if (m.translation) {
+    const original = document.createElement("p");
+    original.className = "case-original muted";
+    original.lang = m.language;
+    original.textContent = `${languageName(m.language)}: ${m.description}`;
+    item.append(original);
+  } else if (m.note) {
+    const note = document.createElement("p");
+    note.className = "muted";
+    note.textContent = m.note;
+    item.append(note);
+  }
+  const list = $("new-cases");
+  list.prepend(item);
+  while (list.children.length > 20) list.lastChild.remove();
+  $("cases-count").textContent = String(list.children.length);
+}
+
 function flash(text) {
   $("call-status").textContent = text;
+}
+
+function isThisCall(m) {
+  return state.call !== null && (!m.call_id || m.call_id === state.call.call_id);
 }
 
 // --- queue ----------------------------------------------------------------------------
@@ -262,6 +326,8 @@ function startCall(m) {
     button.addEventListener("click", () => quickReply(id));
     quick.append(button);
   });
+  resetRequest(true);
+  resetEmergency();
   renderQueue();
   document.body.classList.add("in-call");
 }
@@ -281,6 +347,8 @@ function endCall(m) {
   if (m && state.recordUnsaved) {
     $("record-status").textContent = "The call ended before the last changes were saved.";
   }
+  endRequest();
+  for (const id of ["emergency-transferred", "emergency-told"]) $(id).disabled = true;
   document.body.classList.remove("in-call");
   renderQueue();
 }
@@ -450,6 +518,205 @@ function prefill(fields) {
   }
 }
 
+// --- the service request --------------------------------------------------------------
+
+function serviceName(code) {
+  const service = ((state.request && state.request.services) || []).find((s) => s.code === code);
+  return service ? service.name : code;
+}
+
+function percent(p) {
+  return `${Math.round(Number(p) * 100)}%`;
+}
+
+/** A fresh panel for a new call (``inCall``), or the empty one between calls. */
+function resetRequest(inCall) {
+  state.request = null;
+  state.requestDirty.clear();
+  state.readbackWaiting = false;
+  $("request-service").replaceChildren();
+  $("request-place").value = "";
+  $("request-classification").textContent = "";
+  $("request-agency").textContent = "";
+  $("request-urgency").textContent = "";
+  $("request-urgency").classList.remove("urgency-emergency");
+  $("request-confirmed").hidden = true;
+  $("readback-status").textContent = "";
+  $("readback-status").dataset.answer = "";
+  $("readback-text").textContent = "";
+  $("readback-text").hidden = true;
+  $("request-form").hidden = true;
+  $("request-empty").hidden = false;
+  $("request-empty").textContent = inCall ? "Listening for what the call is about…" : "No call.";
+  updateRequestButtons();
+}
+
+function endRequest() {
+  state.readbackWaiting = false;
+  if (state.request) {
+    for (const id of ["request-service", "request-place"]) $(id).disabled = true;
+    if ($("readback-status").dataset.answer === "waiting") $("readback-status").textContent = "";
+  } else {
+    resetRequest(false);
+  }
+  updateRequestButtons();
+}
+
+function updateRequestButtons() {
+  const live = state.call !== null && state.request !== null;
+  $("request-confirm").disabled = !live;
+  $("request-readback").disabled = !live || !state.request.service_code || state.readbackWaiting;
+}
+
+/** The draft as the server has it; what the operator changed and not yet confirmed stays. */
+function showRequest(m) {
+  state.request = m;
+  $("request-empty").hidden = true;
+  $("request-form").hidden = false;
+  for (const id of ["request-service", "request-place"]) $(id).disabled = false;
+
+  const select = $("request-service");
+  const chosen = state.requestDirty.has("service_code") ? select.value : m.service_code || "";
+  select.replaceChildren();
+  const blank = document.createElement("option");
+  blank.value = "";
+  blank.textContent = "— choose a service —";
+  select.append(blank);
+  for (const service of m.services || []) {
+    const option = document.createElement("option");
+    option.value = service.code;
+    option.textContent = service.name;
+    select.append(option);
+  }
+  select.value = chosen;
+  if (select.value !== chosen) select.value = "";
+
+  if (!state.requestDirty.has("place")) $("request-place").value = m.place || "";
+  if (m.place) prefill({ place: m.place });
+  $("request-classification").textContent = describeClassification(m);
+  $("request-agency").textContent = m.agency || "—";
+  const urgency = $("request-urgency");
+  urgency.textContent = m.urgency || "—";
+  urgency.classList.toggle("urgency-emergency", m.urgency === "emergency");
+  $("request-confirmed").hidden = m.confirmed !== true;
+  updateRequestButtons();
+}
+
+function describeClassification(m) {
+  const c = m.classification || {};
+  if (c.by === "operator") {
+    const suggested = c.classified && c.classified !== c.code ? ` (the classifier had ${serviceName(c.classified)})` : "";
+    return `Set by operator${suggested}.`;
+  }
+  const others = (c.candidates || [])
+    .filter(([code]) => code !== c.code)
+    .slice(0, 3)
+    .map(([code, p]) => `${serviceName(code)} ${percent(p)}`);
+  if (c.by === "classifier" && c.code) {
+    let text = `Classifier: ${serviceName(c.code)}`;
+    if (typeof c.confidence === "number") text += `, ${percent(c.confidence)} sure`;
+    if (others.length) text += `. Also: ${others.join(", ")}`;
+    return `${text}.`;
+  }
+  if (c.by === "classifier" && others.length) return `Classifier unsure (${others.join(", ")}): choose a service.`;
+  return m.service_code ? "" : "Not classified yet: choose a service.";
+}
+
+function requestEdited(event) {
+  const name = event.target.name;
+  if (name === "service_code" || name === "place") state.requestDirty.add(name);
+}
+
+function confirmRequest(event) {
+  if (event) event.preventDefault();
+  if (!state.call || !state.request) return;
+  const message = { type: CLIENT.REQUEST };
+  const code = $("request-service").value;
+  if (code) message.service_code = code;
+  // Only a changed place is sent: the record's address is the same field.
+  const place = $("request-place").value.trim();
+  if (place !== (state.request.place || "")) message.place = place;
+  send(message);
+  state.requestDirty.clear();
+}
+
+function readBack() {
+  if (!state.call || !state.request || state.readbackWaiting) return;
+  send({ type: CLIENT.READ_BACK });
+}
+
+function showReadBack(m) {
+  const status = $("readback-status");
+  if (m.answer === undefined || m.answer === null) {
+    state.readbackWaiting = true;
+    status.textContent = "Read back: waiting for the caller…";
+    status.dataset.answer = "waiting";
+  } else {
+    state.readbackWaiting = false;
+    const describe = READBACK_ANSWERS[m.answer];
+    status.textContent = describe ? describe(m.how || "") : `Answer: ${m.answer}`;
+    status.dataset.answer = m.answer;
+  }
+  $("readback-text").textContent = m.text ? `Read to the caller: “${m.text}”` : "";
+  $("readback-text").hidden = !m.text;
+  updateRequestButtons();
+}
+
+// --- emergencies ----------------------------------------------------------------------
+
+function resetEmergency() {
+  state.emergency = null;
+  $("emergency").hidden = true;
+  $("emergency").classList.remove("handled");
+  $("desk").classList.remove("alerting");
+  for (const id of ["emergency-transferred", "emergency-told"]) {
+    $(id).disabled = false;
+    $(id).setAttribute("aria-pressed", "false");
+  }
+}
+
+/** Shown at once and kept for the rest of the call; calmer once the operator acted. */
+function showEmergency(m) {
+  const seen = state.emergency || { words: [] };
+  const words = [...seen.words];
+  for (const word of m.words || []) if (!words.includes(word)) words.push(word);
+  state.emergency = { kinds: m.kinds || [], words, numbers: m.numbers || {}, action: m.action || null };
+
+  $("emergency-kinds").textContent = state.emergency.kinds.map((k) => EMERGENCY_KINDS[k] || k).join(", ");
+  $("emergency-words").textContent = words.join(", ");
+  $("emergency-words-line").hidden = words.length === 0;
+  if (m.text) {
+    $("emergency-said").textContent = `“${m.text}”`;
+    $("emergency-said").hidden = false;
+  }
+  const numbers = $("emergency-numbers");
+  numbers.replaceChildren();
+  for (const [label, number] of Object.entries(state.emergency.numbers)) {
+    const li = document.createElement("li");
+    const name = document.createElement("span");
+    name.textContent = `${label}: `;
+    const strong = document.createElement("strong");
+    strong.className = "emergency-number";
+    strong.textContent = number;
+    li.append(name, strong);
+    numbers.append(li);
+  }
+  const action = state.emergency.action;
+  const recorded = $("emergency-recorded");
+  recorded.textContent = action ? `Recorded: ${EMERGENCY_ACTIONS[action] || action}` : "";
+  recorded.hidden = !action;
+  $("emergency-transferred").setAttribute("aria-pressed", String(action === "transferred"));
+  $("emergency-told").setAttribute("aria-pressed", String(action === "told"));
+  $("emergency").classList.toggle("handled", Boolean(action));
+  $("emergency").hidden = false;
+  $("desk").classList.add("alerting");
+}
+
+function emergencyAction(action) {
+  if (!state.call || !state.emergency) return;
+  send({ type: CLIENT.EMERGENCY_ACTION, action });
+}
+
 // --- push-to-talk ---------------------------------------------------------------------
 
 async function ensureMicrophone() {
@@ -545,6 +812,12 @@ function onKeyDown(event) {
         $("reply-text").focus();
       }
       break;
+    case "KeyT":
+      emergencyAction("transferred");
+      break;
+    case "KeyE":
+      emergencyAction("told");
+      break;
     default:
       break;
   }
@@ -585,6 +858,13 @@ function init() {
   $("record-form").addEventListener("submit", saveRecord);
   $("record-form").addEventListener("input", recordEdited);
   $("record-form").addEventListener("change", recordEdited);
+  $("request-form").addEventListener("submit", confirmRequest);
+  $("request-form").addEventListener("input", requestEdited);
+  $("request-form").addEventListener("change", requestEdited);
+  $("request-readback").addEventListener("click", readBack);
+  $("emergency-transferred").addEventListener("click", () => emergencyAction("transferred"));
+  $("emergency-told").addEventListener("click", () => emergencyAction("told"));
+  resetRequest(false);
   document.addEventListener("keydown", onKeyDown);
   document.addEventListener("keyup", onKeyUp);
   window.addEventListener("blur", () => stopTalking());

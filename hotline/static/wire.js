@@ -22,6 +22,10 @@ export const CLIENT = Object.freeze({
   OPEN_CALL: "open_call",
   CORRECT: "correct",
   SCORE: "score",
+  REQUEST: "request",
+  READ_BACK: "read_back",
+  EMERGENCY_ACTION: "emergency_action",
+  SURVEY: "survey",
 });
 export const SERVER = Object.freeze({
   ERROR: "error",
@@ -45,6 +49,11 @@ export const SERVER = Object.freeze({
   CALL_DETAIL: "call_detail",
   CORRECTED: "corrected",
   SCORED: "scored",
+  REQUEST: "request",
+  EMERGENCY: "emergency",
+  READ_BACK: "read_back",
+  SURVEY: "survey",
+  CASE: "case",
 });
 export const ERROR = Object.freeze({
   BAD_JSON: "bad_json",

@@ -58,6 +58,11 @@ __all__ = [
     "Settings",
     "Supervise",
     "Whisper",
+    "RequestUpdate",
+    "ReadBackNow",
+    "EmergencyAction",
+    "SurveyAnswer",
+    "REQUEST_TYPES",
     "ClientMessage",
     # server → client
     "ErrorMessage",
@@ -82,6 +87,12 @@ __all__ = [
     "WallCall",
     "Wall",
     "Supervising",
+    "ServiceOption",
+    "RequestDraft",
+    "EmergencyAlert",
+    "ReadBack",
+    "SurveyPrompt",
+    "NewCase",
     "ServerMessage",
     # frames
     "parse_message",
@@ -250,6 +261,40 @@ class ScoreCall:
     notes: str = ""
 
 
+@dataclass(slots=True)
+class RequestUpdate:
+    """The operator confirms or corrects the service request: its catalogue service and
+    the place (either may be left out)."""
+
+    TYPE: ClassVar[ClientType] = ClientType.REQUEST
+    service_code: str | None = None
+    place: str | None = None
+
+
+@dataclass(slots=True)
+class ReadBackNow:
+    """The operator asks the hotline to read the request back to the caller."""
+
+    TYPE: ClassVar[ClientType] = ClientType.READ_BACK
+
+
+@dataclass(slots=True)
+class EmergencyAction:
+    """What the operator did about an emergency: ``transferred`` the caller to the
+    emergency numbers, or ``told`` them to call."""
+
+    TYPE: ClassVar[ClientType] = ClientType.EMERGENCY_ACTION
+    action: str
+
+
+@dataclass(slots=True)
+class SurveyAnswer:
+    """The caller's satisfaction, 1 (not at all) to 5 (very), typed on the caller page."""
+
+    TYPE: ClassVar[ClientType] = ClientType.SURVEY
+    score: int
+
+
 ClientMessage = (
     Hello
     | Dtmf
@@ -268,9 +313,17 @@ ClientMessage = (
     | OpenCall
     | Correct
     | ScoreCall
+    | RequestUpdate
+    | ReadBackNow
+    | EmergencyAction
+    | SurveyAnswer
 )
 
-CALLER_TYPES = frozenset({ClientType.HELLO, ClientType.DTMF, ClientType.TEXT, ClientType.HANGUP})
+CALLER_TYPES = frozenset(
+    {ClientType.HELLO, ClientType.DTMF, ClientType.TEXT, ClientType.HANGUP, ClientType.SURVEY}
+)
+REQUEST_TYPES = frozenset({ClientType.REQUEST, ClientType.READ_BACK, ClientType.EMERGENCY_ACTION})
+"""What whoever answers a call does with its service request."""
 OPERATOR_TYPES = frozenset(
     {
         ClientType.HELLO,
@@ -282,6 +335,7 @@ OPERATOR_TYPES = frozenset(
         ClientType.QUICK_REPLY,
         ClientType.RECORD,
         ClientType.SETTINGS,
+        *REQUEST_TYPES,
     }
 )
 SUPERVISOR_TYPES = frozenset(
@@ -295,6 +349,7 @@ SUPERVISOR_TYPES = frozenset(
         ClientType.PREVIEW,
         ClientType.QUICK_REPLY,
         ClientType.RECORD,
+        *REQUEST_TYPES,
     }
 )
 QA_TYPES = frozenset(
@@ -561,6 +616,84 @@ class Scored:
     by: str
 
 
+@dataclass(slots=True)
+class ServiceOption:
+    code: str
+    name: str
+
+
+@dataclass(slots=True)
+class RequestDraft:
+    """The service request the call will file, as it stands: the service (classified from
+    what the caller said, or set by the operator: ``classification["by"]``), the place, and
+    the catalogue to correct it from."""
+
+    TYPE: ClassVar[ServerType] = ServerType.REQUEST
+    call_id: str
+    service_code: str | None = None
+    service_name: str | None = None
+    agency: str | None = None
+    urgency: str | None = None
+    place: str | None = None
+    classification: dict[str, Any] = field(default_factory=dict)
+    services: list[ServiceOption] = field(default_factory=list)
+    emergency: bool = False
+    confirmed: bool | None = None
+
+
+@dataclass(slots=True)
+class EmergencyAlert:
+    """Words of danger in the call: tell or transfer the caller to ``numbers`` now."""
+
+    TYPE: ClassVar[ServerType] = ServerType.EMERGENCY
+    call_id: str
+    kinds: list[str]
+    words: list[str]
+    text: str
+    language: str
+    numbers: dict[str, str]
+    action: str | None = None
+
+
+@dataclass(slots=True)
+class ReadBack:
+    """The request as read back to the caller (in the caller's language), and the caller's
+    answer once given: ``yes``, ``no`` or ``none``, by ``dtmf``, ``speech`` or ``typed``."""
+
+    TYPE: ClassVar[ServerType] = ServerType.READ_BACK
+    text: str
+    language: str
+    answer: str | None = None
+    how: str | None = None
+
+
+@dataclass(slots=True)
+class SurveyPrompt:
+    """The caller is asked how satisfied they are: 1 to ``scale``."""
+
+    TYPE: ClassVar[ServerType] = ServerType.SURVEY
+    text: str
+    scale: int = 5
+
+
+@dataclass(slots=True)
+class NewCase:
+    """A service request that came in without a call (Open311, a city website), for the
+    operators, with its description in the operator's language."""
+
+    TYPE: ClassVar[ServerType] = ServerType.CASE
+    service_request_id: str
+    service_code: str
+    service_name: str
+    urgency: str
+    place: str | None
+    description: str
+    language: str
+    translation: str | None = None
+    translated_language: str | None = None
+    note: str | None = None
+
+
 ServerMessage = (
     ErrorMessage
     | Menu
@@ -584,6 +717,11 @@ ServerMessage = (
     | CallDetail
     | Corrected
     | Scored
+    | RequestDraft
+    | EmergencyAlert
+    | ReadBack
+    | SurveyPrompt
+    | NewCase
 )
 
 
@@ -786,6 +924,25 @@ def parse_message(role: Role, frame: str) -> ClientMessage:
                 {k: scores[k] for k in QA_SCORE_ITEMS},
                 _text(obj, "notes", required=False) or "",
             )
+        case ClientType.REQUEST:
+            return RequestUpdate(
+                _text(obj, "service_code", required=False, limit=64),
+                _text(obj, "place", required=False, limit=200),
+            )
+        case ClientType.READ_BACK:
+            return ReadBackNow()
+        case ClientType.EMERGENCY_ACTION:
+            action = obj.get("action")
+            if action not in ("transferred", "told"):
+                raise ProtocolError(
+                    ErrorCode.BAD_MESSAGE, "'action' must be 'transferred' or 'told'"
+                )
+            return EmergencyAction(action)
+        case ClientType.SURVEY:
+            score = obj.get("score")
+            if not isinstance(score, int) or isinstance(score, bool) or not 1 <= score <= 5:
+                raise ProtocolError(ErrorCode.BAD_MESSAGE, "'score' must be a whole number 1-5")
+            return SurveyAnswer(score)
     raise AssertionError(kind)
 
 
@@ -812,12 +969,18 @@ _SERVER_TYPES: dict[ServerType, type] = {
         CallDetail,
         Corrected,
         Scored,
+        RequestDraft,
+        EmergencyAlert,
+        ReadBack,
+        SurveyPrompt,
+        NewCase,
     )
 }
 _NESTED: dict[tuple[type, str], type] = {
     (Menu, "options"): MenuOption,
     (Queue, "calls"): QueuedCall,
     (Wall, "calls"): WallCall,
+    (RequestDraft, "services"): ServiceOption,
 }
 _ENUMS: dict[str, type] = {
     "code": ErrorCode,

@@ -92,6 +92,10 @@ class ClientType(StrEnum):
     OPEN_CALL = "open_call"
     CORRECT = "correct"
     SCORE = "score"
+    REQUEST = "request"
+    READ_BACK = "read_back"
+    EMERGENCY_ACTION = "emergency_action"
+    SURVEY = "survey"
 
 
 class ServerType(StrEnum):
@@ -118,6 +122,11 @@ class ServerType(StrEnum):
     CALL_DETAIL = "call_detail"
     CORRECTED = "corrected"
     SCORED = "scored"
+    REQUEST = "request"
+    EMERGENCY = "emergency"
+    READ_BACK = "read_back"
+    SURVEY = "survey"
+    CASE = "case"
 
 
 class ErrorCode(StrEnum):
