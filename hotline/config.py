@@ -124,6 +124,8 @@ class CasesConfig:
     """Keys that may POST Open311 requests; none: posting is refused."""
     jurisdiction_id: str = ""
     open311_contact: str = ""
+    overdue_check_s: float = 30.0
+    """How often operators' consoles are told which cases are past a clock."""
 
 
 @dataclass(slots=True)

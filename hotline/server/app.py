@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import socket
 import ssl
+from datetime import UTC, datetime
 from http import HTTPStatus
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -27,7 +29,7 @@ from hotline.call.routing import Switchboard
 from hotline.call.supervision import Supervisor
 from hotline.cases.catalogue import Catalogue, load_catalogue
 from hotline.cases.classify import ServiceClassifier
-from hotline.cases.store import AsyncCaseStore
+from hotline.cases.store import AsyncCaseStore, CaseStore
 from hotline.config import Config, ConfigError, SecurityConfig
 from hotline.engines import Engines
 from hotline.records import DEFAULT_FILENAME, AsyncRecordStore
@@ -48,7 +50,7 @@ from hotline.server.signin import SignIn
 from hotline.server.sip import SipServer
 from hotline.server.supervisor import SupervisorSession
 from hotline.server.twilio import TwilioSession, check_signature, voice_webhook
-from hotline.wire.messages import NewCase, ProtocolError
+from hotline.wire.messages import NewCase, Overdue, OverdueCase, ProtocolError
 from hotline.wire.vocabulary import CloseCode, ErrorCode
 
 __all__ = ["HotlineServer", "WEBSOCKET_PATHS"]
@@ -91,6 +93,7 @@ class HotlineServer:
         self.open311: Open311Api | None = None
         self._metrics_http: Any = None
         self._retention: asyncio.Task[None] | None = None
+        self._overdue: asyncio.Task[None] | None = None
         self._owns_engines = engines is None
         self._owns_store = store is None
 
@@ -172,12 +175,17 @@ class HotlineServer:
         if self.config.sip.port:
             self.sip = SipServer(self.services, self.config.sip, self.config.host)
             await self.sip.start()
+        self._overdue = asyncio.create_task(self._flag_overdue())
         if self.config.records.retention_days > 0:
             self._retention = asyncio.create_task(
                 keep_sweeping(self.store, self.data_dir, self.config.records.retention_days)
             )
 
     async def stop(self) -> None:
+        if self._overdue is not None:
+            self._overdue.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._overdue
         if self._retention is not None:
             self._retention.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -252,6 +260,24 @@ class HotlineServer:
                 return web.text_response(HTTPStatus.FORBIDDEN, refusal + "\n")
             return None
         return web.respond(request, self.switchboard, self.config.call.menu_languages)
+
+    async def _flag_overdue(self) -> None:
+        """Every operator's console lists the cases past a clock, on a timer (owned by the
+        server, cancelled at stop; a failed check is logged and tried again)."""
+        assert self.cases is not None and self.switchboard is not None
+        while True:
+            try:
+                now = datetime.now(UTC)
+                late = await self.cases.run(
+                    functools.partial(CaseStore.list, overdue_at=now, limit=None)
+                )
+                message = overdue_message(late, self.catalogue, now)
+                for seat in list(self.switchboard.seats.values()):
+                    if seat.link is not None:
+                        await seat.link.send(message)
+            except Exception:
+                log.exception("could not check for overdue cases")
+            await asyncio.sleep(self.config.cases.overdue_check_s)
 
     async def _case_posted(self, case: Any) -> None:
         """A request posted without a call shows on every signed-in operator's console, in
@@ -369,6 +395,33 @@ class HotlineServer:
             self.metrics.refused.labels("asr_capacity").inc()
             log.warning("/asr from %s refused: %s", peer_address(ws), refused)
             await ws.close(CloseCode.TRY_AGAIN_LATER, str(refused)[:120])
+
+
+OVERDUE_SHOWN = 20
+
+
+def overdue_message(late: list[Any], catalogue: Catalogue, now: datetime) -> Overdue:
+    """The overdue cases for the consoles: emergencies first, then the longest late."""
+
+    def first_due(case: Any) -> datetime:
+        clocks = case.overdue(now)
+        return case.dispatch_due if "dispatch" in clocks else case.feedback_due
+
+    ordered = sorted(late, key=lambda c: (c.urgency != "emergency", first_due(c)))
+    shown = []
+    for case in ordered[:OVERDUE_SHOWN]:
+        service = catalogue.get(case.service_code)
+        shown.append(
+            OverdueCase(
+                case.service_request_id,
+                service.name if service else case.service_code,
+                case.agency,
+                case.urgency,
+                case.overdue(now),
+                first_due(case).isoformat(timespec="minutes"),
+            )
+        )
+    return Overdue(shown, len(late))
 
 
 def _small_send_buffer(ws: ServerConnection) -> None:

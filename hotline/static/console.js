@@ -198,6 +198,9 @@ function onMessage(m) {
     case SERVER.CASE:
       showNewCase(m);
       break;
+    case SERVER.OVERDUE:
+      showOverdue(m);
+      break;
     case SERVER.ENDED:
       endCall(m);
       break;
@@ -242,6 +245,28 @@ function showNewCase(m) {
   list.prepend(item);
   while (list.children.length > 20) list.lastChild.remove();
   $("cases-count").textContent = String(list.children.length);
+}
+
+// Cases past a clock (dispatch or feedback), sent on a timer: a line never sits on one.
+function showOverdue(m) {
+  const list = $("overdue");
+  list.replaceChildren(
+    ...m.cases.map((c) => {
+      const item = document.createElement("li");
+      item.className = "overdue-case";
+      item.dataset.id = c.service_request_id;
+      if (c.urgency === "emergency") item.classList.add("urgent");
+      const head = document.createElement("strong");
+      head.textContent = `${c.service_request_id} · ${c.service_name}`;
+      const late = document.createElement("span");
+      late.className = "muted";
+      late.textContent = ` — ${c.overdue.join(" and ")} overdue since ${c.due} (${c.agency})`;
+      item.append(head, late);
+      return item;
+    }),
+  );
+  $("overdue-count").textContent = String(m.total);
+  $("overdue-count").classList.toggle("alert", m.total > 0);
 }
 
 function flash(text) {

@@ -1,5 +1,5 @@
-// The supervisors' dashboard: sign in over /supervisor as the wall does (only for the
-// session token: the socket is closed at once), then read /dashboard/data for a range of
+// The supervisors' dashboard: sign in over /qa/ws (only for the session token: the socket
+// is closed at once), then read /dashboard/data for a range of
 // days and draw the three rates, the volume per day, handle time and the overdue cases.
 // Charts are SVG built here; every bar carries data-label and data-value.
 import { WIRE_RATE, socketUrl } from "/static/audio.js";
@@ -312,7 +312,9 @@ function signedOut(reason = "") {
 }
 
 function signIn(name, password) {
-  const ws = new WebSocket(socketUrl("/supervisor"));
+  // The QA room's sign-in: it takes no seat, so a supervisor with the wall open in another
+  // tab can still sign in here (the wall allows one session per supervisor).
+  const ws = new WebSocket(socketUrl("/qa/ws"));
   let answered = false;
   ws.onopen = () => {
     ws.send(JSON.stringify({ type: CLIENT.HELLO, protocol: PROTOCOL_VERSION, sample_rate: WIRE_RATE, name, password }));

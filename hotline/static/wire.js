@@ -54,6 +54,7 @@ export const SERVER = Object.freeze({
   READ_BACK: "read_back",
   SURVEY: "survey",
   CASE: "case",
+  OVERDUE: "overdue",
 });
 export const ERROR = Object.freeze({
   BAD_JSON: "bad_json",

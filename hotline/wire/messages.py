@@ -93,6 +93,8 @@ __all__ = [
     "ReadBack",
     "SurveyPrompt",
     "NewCase",
+    "OverdueCase",
+    "Overdue",
     "ServerMessage",
     # frames
     "parse_message",
@@ -694,6 +696,27 @@ class NewCase:
     note: str | None = None
 
 
+@dataclass(slots=True)
+class OverdueCase:
+    service_request_id: str
+    service_name: str
+    agency: str
+    urgency: str
+    overdue: list[str]
+    due: str
+    """When the first clock it missed ran out (ISO 8601)."""
+
+
+@dataclass(slots=True)
+class Overdue:
+    """The cases past a clock now (dispatch or feedback), most urgent first; sent to every
+    operator on a timer, so a hotline never sits on a late case."""
+
+    TYPE: ClassVar[ServerType] = ServerType.OVERDUE
+    cases: list[OverdueCase]
+    total: int
+
+
 ServerMessage = (
     ErrorMessage
     | Menu
@@ -722,6 +745,7 @@ ServerMessage = (
     | ReadBack
     | SurveyPrompt
     | NewCase
+    | Overdue
 )
 
 
@@ -974,6 +998,7 @@ _SERVER_TYPES: dict[ServerType, type] = {
         ReadBack,
         SurveyPrompt,
         NewCase,
+        Overdue,
     )
 }
 _NESTED: dict[tuple[type, str], type] = {
@@ -981,6 +1006,7 @@ _NESTED: dict[tuple[type, str], type] = {
     (Queue, "calls"): QueuedCall,
     (Wall, "calls"): WallCall,
     (RequestDraft, "services"): ServiceOption,
+    (Overdue, "cases"): OverdueCase,
 }
 _ENUMS: dict[str, type] = {
     "code": ErrorCode,

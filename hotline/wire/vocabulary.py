@@ -127,6 +127,7 @@ class ServerType(StrEnum):
     READ_BACK = "read_back"
     SURVEY = "survey"
     CASE = "case"
+    OVERDUE = "overdue"
 
 
 class ErrorCode(StrEnum):

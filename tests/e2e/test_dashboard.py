@@ -19,8 +19,9 @@ import pytest
 from hotline.accounts import AccountStore
 from hotline.cases.rates import iso_week
 from hotline.cases.store import CaseStore
+from hotline.clients.client import SupervisorClient
 from hotline.records import RecordStore
-from tests.conftest import TEST_PASSWORD, add_account
+from tests.conftest import TEST_PASSWORD, add_account, url
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 CHROMIUM_FLAGS = ["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-sync"]
@@ -202,9 +203,14 @@ async def test_supervisor_sees_the_three_rates_volume_handle_time_and_overdue_ca
     server = await start_server()
     built = await asyncio.to_thread(build, server)
     add_account(server, "sam", ["es"], role="supervisor")
+    # Sam has the wall open: the dashboard still signs in (it takes no wall seat).
+    wall = SupervisorClient(url(server, "/supervisor"), 16000)
+    ready = await wall.sign_in("sam", TEST_PASSWORD)
+    assert ready["type"] == "ready", ready
     page = await browser("dashboard")
     await sign_in(page, server, "sam")
     await page.locator("#board").wait_for()
+    await wall.close()
     await page.fill("#from", str(built.first_day - timedelta(days=6)))
     await page.fill("#to", str(built.second_day))
     await page.click("#load")

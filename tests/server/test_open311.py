@@ -208,3 +208,24 @@ async def test_a_request_posted_in_spanish_reaches_the_console_in_the_operators_
     assert extended["caller_language"] == "es" and extended["translated_language"] == "en"
     assert "broken" in extended["description_translated"].lower()
     assert extended["channel"] == "open311" and request["address"] == "Calle Mayor 5"
+
+
+async def test_operators_are_told_which_cases_are_past_a_clock(start_server):
+    def often(config) -> None:
+        config.cases.overdue_check_s = 0.2
+
+    server = await start_server(configure=often)
+    three_days_ago = datetime.now(UTC) - timedelta(days=3)
+    with RecordStore(server.data_dir / "hotline.sqlite3") as records:
+        cases = CaseStore(records, server.catalogue, now=lambda: three_days_ago)
+        late = cases.post("pothole", "Hole", "en", who="test", place="5 Main Street")
+        done = cases.post("noise", "Music", "en", who="test", place="Elm Street")
+        cases.move(done.service_request_id, "resolved", "ana", "Stopped.")
+        fresh = CaseStore(records, server.catalogue).post("water", "Leak", "en", who="test")
+    operator = await sign_in_operator(server, "ana", ["en"])
+    told = await operator.wait_for(lambda m: m["type"] == "overdue", timeout=10)
+    await operator.close()
+    assert told["total"] == 1
+    (case,) = told["cases"]
+    assert case["service_request_id"] == late.service_request_id != fresh.service_request_id
+    assert case["overdue"] == ["dispatch"] and case["agency"] == "Department of Transportation"
