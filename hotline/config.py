@@ -36,6 +36,11 @@ class TranslateConfig:
     apertium: bool = True
     neural_models: list[dict[str, Any]] = field(default_factory=list)
     timeout_s: float = 10.0
+    prefer: dict[str, str] = field(default_factory=dict)
+    """Which engine serves a pair, overriding the default (neural before Apertium):
+    ``{"en-es" = "apertium"}``; the value is an engine's name or its model folder."""
+    apertium_idle_s: float = 300.0
+    """An Apertium pipeline unused this long is closed (it starts again when needed)."""
 
 
 @dataclass(slots=True)
@@ -52,7 +57,12 @@ class CallConfig:
     queue_timeout_s: float = 600.0
     original_voice_gain_db: float = -18.0
     max_frame_bytes: int = 96000
-    menu_languages: list[str] = field(default_factory=lambda: ["en", "es", "ko", "zh", "ca"])
+    menu_languages: list[str] = field(
+        default_factory=lambda: ["en", "es", "ko", "zh", "ca", "fr", "ja", "ru", "de", "ar"]
+    )
+    """The DTMF language menu: digit 1 is the first language, 0 the tenth; at most ten (one
+    key each). The default is every language with written prompts (``PROMPT_LANGUAGES`` of
+    hotline/call/prompts.py, which a test keeps equal)."""
     no_audio_timeout_s: float = 10.0
     long_silence_s: float = 30.0
     clipping_ratio: float = 0.01

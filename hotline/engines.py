@@ -35,7 +35,7 @@ from asr import (
     UtteranceStream,
 )
 from asr.registry import AsrRegistry, build_registry
-from hotline.config import Config
+from hotline.config import Config, ConfigError
 from telephony import resample
 from telephony.wideband import BandFold, HighBandNoise
 from translate import Router, Translation, TranslationError, build_router
@@ -188,7 +188,10 @@ class Engines:
             sphinx_processes=cpus if processes < 0 else processes,
         )
         self._router = build_router(
-            neural_models=config.translate.neural_models, apertium=config.translate.apertium
+            neural_models=config.translate.neural_models,
+            apertium=config.translate.apertium,
+            prefer=preferred_pairs(config.translate.prefer),
+            apertium_idle_s=config.translate.apertium_idle_s,
         )
         self._voice: Synthesizer = default_synthesizer(
             workers=config.tts.workers, cache_size=config.tts.cache_size
@@ -209,6 +212,10 @@ class Engines:
 
     def can_translate(self, source: str, target: str) -> bool:
         return self._router.can_translate(source, target)
+
+    def translation_pairs(self) -> set[tuple[str, str]]:
+        """Directions an engine serves directly (a route may chain them)."""
+        return self._router.pairs()
 
     def describe(self) -> dict[str, Any]:
         """What is loaded and how busy it is (recognizer pools included), for health and
@@ -366,6 +373,18 @@ class Engines:
             pool.shutdown(wait=False, cancel_futures=True)
 
 
+def preferred_pairs(prefer: dict[str, str]) -> dict[tuple[str, str], str]:
+    """``translate.prefer`` (``{"en-es": "apertium"}``) keyed by language pairs; a key that
+    is not ``xx-yy`` is a ConfigError naming it."""
+    pairs = {}
+    for key, engine in prefer.items():
+        source, _, target = key.partition("-")
+        if not source or not target or "-" in target:
+            raise ConfigError(f"translate.prefer: {key!r} is not a pair like 'en-es'")
+        pairs[(source, target)] = str(engine)
+    return pairs
+
+
 def band_of(sample_rate: int) -> str:
     """``narrowband`` for a leg at a phone's rate or below, else ``wideband``."""
     return "narrowband" if sample_rate <= NARROWBAND_RATE else "wideband"
@@ -410,12 +429,17 @@ def transcribe(
     trailing_silence_ms: int = 300,
 ) -> list[Final]:
     """The utterances in ``pcm`` (mono int16 at :data:`ASR_RATE`), streamed in 100 ms chunks
-    as a live call would be. ``model`` is a Vosk model folder for ``language``."""
+    as a live call would be. ``model`` is a Vosk model folder for ``language``.
+
+    The whole file is known in advance, so the engine first settles on the file itself
+    (PocketSphinx starts from the file's own cepstral mean, as a batch decode would, instead
+    of a cold one: WER 0.43 → 0.21 on docs/quality.md's English recordings)."""
     registry = build_registry(vosk_models={language: model} if model else None)
     try:
-        recognizer = registry.engine_for(language, prefer=engine).recognizer(
-            language, ASR_RATE, phrases=phrases
-        )
+        asr_engine = registry.engine_for(language, prefer=engine)
+        if len(pcm):
+            asr_engine.settle(language, pcm.tobytes(), ASR_RATE)
+        recognizer = asr_engine.recognizer(language, ASR_RATE, phrases=phrases)
         stream = UtteranceStream(
             recognizer, Endpointer(ASR_RATE, trailing_silence_ms=trailing_silence_ms)
         )

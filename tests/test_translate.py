@@ -20,6 +20,7 @@ from translate import (
     TransformersTranslator,
     TranslationError,
 )
+from translate.base import Translator
 
 pytestmark = pytest.mark.filterwarnings("ignore:Recommended. pip install sacremoses")
 
@@ -281,15 +282,47 @@ def test_fresh_process_translation_matches_the_pipeline(apertium):
 
 
 @needs_apertium
-def test_router_pivots_catalan_to_spanish_through_english(apertium):
-    router = Router([apertium])
+def test_router_pivots_through_another_language_where_no_pair_is_direct(apertium):
+    # A router over the two pairs the project always installs: ca→es goes through English.
+    class Only(Translator):
+        name = "apertium"
+
+        def __init__(self, pairs):
+            self._pairs = pairs
+
+        def pairs(self):
+            return self._pairs
+
+        def translate(self, texts, source, target):
+            return apertium.translate(texts, source, target)
+
+        def provenance(self, source, target):
+            return apertium.provenance(source, target)
+
+        def close(self):
+            pass
+
+    router = Router([Only({("ca", "en"), ("en", "es"), ("es", "en"), ("en", "ca")})])
     hops = router.route("ca", "es")
     assert [(h.source, h.target) for h in hops] == [("ca", "en"), ("en", "es")]
-    assert all(h.engine is apertium for h in hops)
     assert router.translate(["Vull fer una queixa."], "ca", "es") == ["Quiero hacer una queja."]
     result = router.translate_or_keep(["Vull fer una queixa."], "ca", "es")
     assert result.translated and result.engine == "apertium(ca→en)+apertium(en→es)"
     assert result.provenance == "apertium cat-eng + apertium eng-spa", "the modes, for the record"
+    assert result.route == "ca → en → es", "the caption shows the path"
+
+
+@needs_apertium
+def test_router_goes_direct_when_a_pair_is_installed_and_over_the_graph_otherwise(apertium):
+    pairs = apertium.pairs()
+    if not {("fr", "es"), ("es", "en"), ("ca", "es")} <= pairs:
+        pytest.skip("apertium-fr-es and apertium-spa-cat are not installed (./run installs them)")
+    router = Router([apertium])
+    assert [(h.source, h.target) for h in router.route("ca", "es")] == [("ca", "es")]
+    result = router.translate_or_keep(["Je veux signaler un lampadaire cassé."], "fr", "en")
+    assert result.translated and len(result.path) == 3, result
+    assert result.path[0] == "fr" and result.path[-1] == "en"
+    assert "street" in result.texts[0].lower() or "lamp" in result.texts[0].lower()
 
 
 @needs_apertium
@@ -328,11 +361,34 @@ def test_router_respects_max_hops():
         def close(self):
             pass
 
-    router = Router([Chain()])
+    router = Router([Chain()], max_hops=2)
     assert router.translate(["x"], "a", "c") == ["x>b>c"]
     with pytest.raises(NoEngineForPair, match="^no engine for a→d$"):
         router.route("a", "d")
-    assert Router([Chain()], max_hops=3).translate(["x"], "a", "d") == ["x>b>c>d"]
+    whole_graph = Router([Chain()])
+    assert whole_graph.translate(["x"], "a", "d") == ["x>b>c>d"]
+    assert whole_graph.translate_or_keep(["x"], "a", "d").route == "a → b → c → d"
+
+
+def test_a_pair_can_be_given_to_another_engine_than_the_first_listed():
+    class Named(Translator):
+        def __init__(self, name):
+            self.name = name
+
+        def pairs(self):
+            return {("en", "es"), ("es", "en")}
+
+        def translate(self, texts, source, target):
+            return [f"{self.name}:{t}" for t in texts]
+
+        def close(self):
+            pass
+
+    neural, rules = Named("neural"), Named("apertium")
+    assert Router([neural, rules]).translate(["hi"], "en", "es") == ["neural:hi"]
+    chosen = Router([neural, rules], prefer={("en", "es"): "apertium"})
+    assert chosen.translate(["hi"], "en", "es") == ["apertium:hi"]
+    assert chosen.translate(["hola"], "es", "en") == ["neural:hola"], "other pairs unchanged"
 
 
 def test_tiny_marian_model_translates_its_sentences_batched_and_cached(tiny_translator):
@@ -387,9 +443,28 @@ def test_router_prefers_neural_model_listed_first_and_falls_back_to_apertium(
     [back] = router.route("es", "en")
     assert back.engine is apertium
     assert router.translate(["Gracias."], "es", "en") == ["Thank you."]
-    assert [h.engine for h in router.route("ca", "es")] == [apertium, tiny_translator]
+    pivoted = [h.engine for h in router.route("ca", "es")]
+    if ("ca", "es") in apertium.pairs():  # apertium-spa-cat: a direct pair beats a pivot
+        assert pivoted == [apertium]
+    else:
+        assert pivoted == [apertium, tiny_translator], "the neural hop inside a pivot"
     revision = tiny_translator.revision
     assert len(revision) == 12 and int(revision, 16) >= 0
     assert router.translate_or_keep(["Hi."], "en", "es").provenance == (
         f"{tiny_marian} @ {revision} en→es"
     ), "the model folder and its revision, for the record"
+
+
+@needs_apertium
+def test_pipelines_start_on_first_use_and_idle_ones_are_closed():
+    translator = ApertiumTranslator(idle_s=60)
+    try:
+        assert translator.pipeline_pids("en", "es") == (), "nothing runs before it is needed"
+        assert translator.translate(["Hello."], "en", "es") == ["Hola."]
+        assert translator.pipeline_pids("en", "es")
+        assert translator.close_idle(now=time.monotonic() + 30) == [], "not idle long enough"
+        assert translator.close_idle(now=time.monotonic() + 61) == ["eng-spa"]
+        assert translator.pipeline_pids("en", "es") == ()
+        assert translator.translate(["Hello."], "en", "es") == ["Hola."], "started again"
+    finally:
+        translator.close()

@@ -219,14 +219,26 @@ class ApertiumTranslator(Translator):
     """Apertium's installed pairs, each served by one lazily started, reused pipeline.
 
     Calls for the same direction are serialized by a per-direction lock; different
-    directions run in parallel. A pipeline that died is restarted on the next call.
+    directions run in parallel. A pipeline starts on its direction's first call, is closed
+    after ``idle_s`` without one (so thirty installed pairs cost no processes until used),
+    and one that died is restarted on the next call.
     """
 
     name = "apertium"
 
-    def __init__(self, modes_dir: str | Path = DEFAULT_MODES_DIR, timeout: float = 10.0) -> None:
+    def __init__(
+        self,
+        modes_dir: str | Path = DEFAULT_MODES_DIR,
+        timeout: float = 10.0,
+        idle_s: float | None = 300.0,
+    ) -> None:
         self.modes_dir = Path(modes_dir)
         self.timeout = timeout
+        self.idle_s = idle_s
+        self._last_used: dict[tuple[str, str], float] = {}
+        self._stop = threading.Event()
+        self._reaper: threading.Thread | None = None
+        self._reaper_lock = threading.Lock()
         self.modes = read_modes(self.modes_dir)
         self._mode_for: dict[tuple[str, str], ApertiumMode] = {}
         for mode in self.modes.values():
@@ -263,6 +275,7 @@ class ApertiumTranslator(Translator):
             answers = self._pipeline(source, target).exchange(
                 [texts[i] for i in wanted], self.timeout
             )
+            self._last_used[(source, target)] = time.monotonic()
         for i, answer in zip(wanted, answers, strict=True):
             results[i] = answer
         return results
@@ -288,8 +301,52 @@ class ApertiumTranslator(Translator):
             )
         return done.stdout.decode("utf-8", errors="replace").strip()
 
+    def close_idle(self, now: float | None = None) -> list[str]:
+        """Close the pipelines unused for ``idle_s``; returns their modes. A direction in
+        use right now is left alone (its lock is busy)."""
+        if self.idle_s is None:
+            return []
+        now = time.monotonic() if now is None else now
+        closed = []
+        for pair, lock in self._locks.items():
+            if pair not in self._pipelines or now - self._last_used.get(pair, now) < self.idle_s:
+                continue
+            if not lock.acquire(blocking=False):
+                continue
+            try:
+                pipeline = self._pipelines.pop(pair, None)
+                if pipeline is not None:
+                    pipeline.close()
+                    closed.append(pipeline.mode.name)
+            finally:
+                lock.release()
+        if closed:
+            log.info("apertium: closed idle pipelines %s", ", ".join(closed))
+        return closed
+
+    def _start_reaper(self) -> None:
+        """One thread per translator, stopped by close(): it wakes a few times per idle
+        period to close what nobody used."""
+        if self.idle_s is None:
+            return
+        with self._reaper_lock:
+            if self._reaper is None:
+                self._reaper = threading.Thread(
+                    target=self._reap, name="apertium-idle", daemon=True
+                )
+                self._reaper.start()
+
+    def _reap(self) -> None:
+        assert self.idle_s is not None
+        while not self._stop.wait(max(1.0, self.idle_s / 4)):
+            try:
+                self.close_idle()
+            except Exception:
+                log.exception("apertium: closing idle pipelines failed")
+
     def close(self) -> None:
         self._closed = True
+        self._stop.set()
         for pair, lock in self._locks.items():
             with lock:
                 pipeline = self._pipelines.pop(pair, None)
@@ -318,5 +375,7 @@ class ApertiumTranslator(Translator):
         if pipeline is None:
             pipeline = _Pipeline(self._mode_for[(source, target)])
             self._pipelines[(source, target)] = pipeline
+            self._last_used[(source, target)] = time.monotonic()
+            self._start_reaper()
             log.info("apertium %s pipeline started (pids %s)", pipeline.mode.name, pipeline.pids)
         return pipeline

@@ -1,8 +1,10 @@
-"""Pick an engine, or a chain of engines through a pivot language, for each direction.
+"""Pick an engine, or a chain of engines through pivot languages, for each direction.
 
-A direct engine wins over a pivot; among direct engines the first listed wins, so list
-neural models before Apertium. A call whose languages no engine joins still goes on:
-``translate_or_keep`` hands back the original text with a note.
+The route is the shortest over the whole graph of installed pairs: a direct engine first,
+then the fewest hops (``fr → es → en``). Among engines for one pair the first listed wins,
+so neural models (listed first) beat Apertium, unless ``prefer`` names another engine for
+that pair. A call whose languages no engine joins still goes on: ``translate_or_keep``
+hands back the original text with a note.
 """
 
 from __future__ import annotations
@@ -49,18 +51,46 @@ class Translation:
     note: str | None = None
     provenance: str = ""
     """Each engine and model of the route, precisely (``apertium eng-spa``), for the record."""
+    path: list[str] | None = None
+    """The languages the text went through, source first (``["fr", "es", "en"]``)."""
+
+    @property
+    def route(self) -> str | None:
+        """The path as shown on captions: ``fr → es → en`` (None when not translated)."""
+        return " → ".join(self.path) if self.path and len(self.path) > 1 else None
 
 
 class Router:
     """Routes each direction to its best engine chain; routes are computed once and cached."""
 
-    def __init__(self, engines: Iterable[Translator], max_hops: int = 2) -> None:
+    def __init__(
+        self,
+        engines: Iterable[Translator],
+        max_hops: int | None = None,
+        prefer: dict[tuple[str, str], str] | None = None,
+    ) -> None:
+        """``max_hops`` limits routes (None: the whole graph); ``prefer`` maps a pair to the
+        name of the engine that should serve it (``{("en", "es"): "apertium"}``)."""
         self.engines: list[Translator] = list(engines)
         self.max_hops = max_hops
         self._edges: dict[tuple[str, str], Translator] = {}
         for engine in self.engines:
             for pair in sorted(engine.pairs()):
                 self._edges.setdefault(pair, engine)
+        for pair, name in (prefer or {}).items():
+            chosen = next(
+                (e for e in self.engines if pair in e.pairs() and name in (e.name, str(e))),
+                None,
+            )
+            if chosen is None:
+                log.warning(
+                    "translate.prefer: no engine %r serves %s; keeping %s",
+                    name,
+                    pair_label(*pair),
+                    self._edges[pair].name if pair in self._edges else "none",
+                )
+            else:
+                self._edges[pair] = chosen
         self._routes: dict[tuple[str, str], tuple[Hop, ...]] = {}
         self._lock = threading.Lock()
 
@@ -108,6 +138,7 @@ class Router:
             return Translation(list(texts), False, "none", str(err))
         if not hops:
             return Translation(list(texts), True, "identity")
+        path = [hops[0].source, *(hop.target for hop in hops)]
         engine = "+".join(str(hop) for hop in hops)
         provenance = " + ".join(hop.engine.provenance(hop.source, hop.target) for hop in hops)
         current = list(texts)
@@ -118,7 +149,7 @@ class Router:
                 log.warning("translation %s failed, keeping the original text: %s", engine, err)
                 note = f"{hop.engine.name} failed on {pair_label(hop.source, hop.target)}: {err}"
                 return Translation(list(texts), False, engine, note, provenance)
-        return Translation(current, True, engine, provenance=provenance)
+        return Translation(current, True, engine, provenance=provenance, path=path)
 
     def close(self) -> None:
         """Close every engine; one failing to close does not stop the others."""
@@ -141,16 +172,23 @@ class Router:
         direct = self._edges.get((source, target))
         if direct is not None:
             return [Hop(direct, source, target)]
+        # Among routes of the fewest hops, pivot through the best-connected languages: they
+        # have the most developed pairs (Apertium's Spanish, English), which is where a
+        # word a smaller pair lacks is most likely known (fr→es→en keeps 'lampadaire').
+        degree: dict[str, int] = {}
+        for s, t in self._edges:
+            degree[s] = degree.get(s, 0) + 1
+            degree[t] = degree.get(t, 0) + 1
         neighbours: dict[str, list[str]] = {}
         for s, t in self._edges:
             neighbours.setdefault(s, []).append(t)
         for targets in neighbours.values():
-            targets.sort()
+            targets.sort(key=lambda language: (-degree[language], language))
         previous: dict[str, str] = {source: source}
         frontier = deque([(source, 0)])
         while frontier:
             language, depth = frontier.popleft()
-            if depth == self.max_hops:
+            if self.max_hops is not None and depth >= self.max_hops:
                 continue
             for nxt in neighbours.get(language, ()):
                 if nxt in previous:
@@ -170,7 +208,10 @@ class Router:
 
 
 def build_router(
-    neural_models: list[dict[str, Any]] | None = None, apertium: bool = True
+    neural_models: list[dict[str, Any]] | None = None,
+    apertium: bool = True,
+    prefer: dict[tuple[str, str], str] | None = None,
+    apertium_idle_s: float = 300.0,
 ) -> Router:
     """The router the server uses: configured neural models first, then Apertium.
 
@@ -197,8 +238,8 @@ def build_router(
         if apertium:
             from translate.apertium import ApertiumTranslator
 
-            engines.append(ApertiumTranslator())
+            engines.append(ApertiumTranslator(idle_s=apertium_idle_s))
     except BaseException:
         Router(engines).close()
         raise
-    return Router(engines)
+    return Router(engines, prefer=prefer)

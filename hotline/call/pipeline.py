@@ -420,6 +420,7 @@ class Call:
             words=words or (),
             asr_final_s=final_at,
         )
+        route = None
         if translation is not None:
             translated, note, engine, provenance = True, None, "operator", "operator"
         else:
@@ -434,6 +435,7 @@ class Call:
                 result.engine,
                 result.provenance or result.engine,
             )
+            route = getattr(result, "route", None)
         # Same-language parties hear each other's own voice; speech is only synthesized
         # for a translation or for typed text, which has no voice of its own.
         speak = (
@@ -462,6 +464,7 @@ class Call:
             source_language=leg.language,
             engine=engine,
             note=note or None,
+            route=route,
         )
         await self._caption(other.party, caption)
         self.recent.append(WallCaption(leg.role, text, translation if translated else None))

@@ -456,6 +456,8 @@ class Caption:
     source_language: str | None = None
     engine: str | None = None
     note: str | None = None
+    route: str | None = None
+    """The languages a translation went through, when it pivoted: ``fr → es → en``."""
 
 
 @dataclass(slots=True)

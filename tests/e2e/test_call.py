@@ -555,3 +555,20 @@ def _healthz(server) -> dict:
 
     with urllib.request.urlopen(f"http://127.0.0.1:{server.port}/healthz", timeout=10) as r:
         return json.load(r)
+
+
+async def test_a_caption_shows_the_path_a_pivoted_translation_took(start_server, engines):
+    if not engines.can_translate("fr", "en") or ("fr", "en") in engines.translation_pairs():
+        pytest.skip("needs French joined to English only through a pivot (./run installs it)")
+    server = await start_server()
+    operator = await sign_in_operator(server, "ana", ["en"])
+    caller = CallerClient(url(server, "/call"), 16000)
+    await caller.call("fr")
+    await caller.connected()
+    await caller.type_text("Le lampadaire de ma rue est cassé.")
+    caption = await operator.wait_for(lambda m: m["type"] == "caption" and m.get("final"))
+    assert caption["route"].startswith("fr → ") and caption["route"].endswith(" → en")
+    assert caption["translated"] is True
+    await caller.hangup()
+    await caller.close()
+    await operator.close()
