@@ -29,6 +29,7 @@ def _cmd_engines(args: argparse.Namespace) -> int:
 
 def _cmd_transcribe(args: argparse.Namespace) -> int:
     from hotline.engines import ASR_RATE, transcribe
+    from hotline.subtitles import FORMATS
     from telephony import decode_audio_file
 
     finals = transcribe(
@@ -39,8 +40,7 @@ def _cmd_transcribe(args: argparse.Namespace) -> int:
         phrases=args.phrase or None,
         trailing_silence_ms=args.silence_ms,
     )
-    for final in finals:
-        print(f"[{final.start:7.2f} – {final.end:7.2f}] ({final.confidence:.2f}) {final.text}")
+    sys.stdout.write(FORMATS[args.format](finals))
     return 0
 
 
@@ -543,6 +543,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--phrase", action="append", help="restrict to these phrases (repeatable)")
     p.add_argument(
         "--silence-ms", type=int, default=300, help="trailing silence that ends an utterance"
+    )
+    p.add_argument(
+        "--format",
+        choices=["timed", "text", "json", "srt", "vtt"],
+        default="timed",
+        help="timed (default): '[start – end] (confidence) words' per utterance; text: the"
+        " words only, one utterance per line; json: utterances with their words' timings;"
+        " srt, vtt: subtitles",
     )
     p.set_defaults(func=_cmd_transcribe)
 

@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 
 from asr import Word
-from hotline.engines import ASR_RATE, Final, Partial, Translation
+from hotline.engines import ASR_RATE, Final, Identified, Partial, Translation
 from hotline.wire.messages import ServerMessage
 
 SPEECH_LEVEL = 8000
@@ -124,6 +124,9 @@ class FakeEngines:
         stream = FakeStream(self.said.setdefault(language, deque()))
         self.streams.append(stream)
         return stream
+
+    def identify_language(self, text: str) -> Identified:
+        return Identified(None, 0.0)
 
     async def translate(self, texts: list[str], source: str, target: str) -> Translation:
         await asyncio.sleep(0)

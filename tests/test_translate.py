@@ -468,3 +468,20 @@ def test_pipelines_start_on_first_use_and_idle_ones_are_closed():
         assert translator.translate(["Hello."], "en", "es") == ["Hola."], "started again"
     finally:
         translator.close()
+
+
+def test_typed_text_is_identified_among_the_hotlines_languages_and_never_guessed_wrong():
+    from hotline.cases.classify import load_labelled
+    from translate.identify import LanguageIdentifier
+
+    hotline = ["en", "es", "ca", "fr", "ko", "zh", "ja", "ru", "de", "ar", "pt", "it", "gl"]
+    identifier = LanguageIdentifier(hotline)
+    lines = load_labelled()
+    found = [(line.language, identifier.identify(line.text).language) for line in lines]
+    wrong = [(said, got) for said, got in found if got is not None and got != said]
+    named = sum(got is not None for _, got in found)
+    assert wrong == [], "unsure is allowed, wrong is not"
+    assert named >= 0.95 * len(lines), f"{named} of {len(lines)} identified"
+    assert identifier.identify("Le lampadaire de ma rue est cassé.").language == "fr"
+    assert identifier.identify("ok").language is None, "too short to say"
+    assert identifier.identify("路灯坏了").language == "zh", "a few CJK characters say enough"

@@ -405,13 +405,16 @@ class Call:
         typed: bool = False,
         words: list[WordTiming] | None = None,
         final_at: float | None = None,
+        language: str | None = None,
     ) -> Caption:
-        """Carry one utterance from ``leg`` to the other party, and keep it in the record."""
+        """Carry one utterance from ``leg`` to the other party, and keep it in the record.
+        ``language`` is the language the text is really in, when not the leg's (typed)."""
         other = self.other(leg)
+        said_in = language or leg.language
         now = self.now()
         utterance_id = await self.log.utterance(
             leg.role,
-            leg.language,
+            said_in,
             text,
             start_s=now if start is None else start,
             end_s=now if end is None else end,
@@ -425,8 +428,8 @@ class Call:
             translated, note, engine, provenance = True, None, "operator", "operator"
         else:
             asked = self.now()
-            result = await self.engines.translate([text], leg.language, other.language)
-            if leg.language != other.language:
+            result = await self.engines.translate([text], said_in, other.language)
+            if said_in != other.language:
                 self.metrics.stage("translation", self.now() - asked)
             translation, translated, note, engine, provenance = (
                 result.texts[0],
@@ -439,9 +442,7 @@ class Call:
         # Same-language parties hear each other's own voice; speech is only synthesized
         # for a translation or for typed text, which has no voice of its own.
         speak = (
-            translated
-            and not other.party.captions_only
-            and (typed or leg.language != other.language)
+            translated and not other.party.captions_only and (typed or said_in != other.language)
         )
         await self.log.translation(
             utterance_id,
@@ -461,7 +462,7 @@ class Call:
             translated=translated,
             utterance_id=utterance_id,
             language=other.language,
-            source_language=leg.language,
+            source_language=said_in,
             engine=engine,
             note=note or None,
             route=route,
@@ -474,7 +475,7 @@ class Call:
                 await self.operator.link.send(RecordSuggestion(suggestion))
             if self.request is not None:
                 if self.request.awaiting_answer:
-                    answer = yes_or_no(text, leg.language)
+                    answer = yes_or_no(text, said_in)
                     if answer is not None:
                         self.request.answer(answer, "typed" if typed else "speech")
                 for message in await self.request.heard(text, translation if translated else None):
@@ -659,7 +660,18 @@ class Call:
         )
 
     async def caller_typed(self, text: str) -> Caption:
-        return await self._say_across(self._legs[Speaker.CALLER], text, typed=True)
+        """What the caller typed, translated from the language it is really in: a caller who
+        chose English at the menu may still type in French."""
+        leg = self._legs[Speaker.CALLER]
+        found = self.engines.identify_language(text)
+        language = None
+        if (
+            found.language is not None
+            and found.language != leg.language
+            and self.engines.can_translate(found.language, self.operator.language or "")
+        ):
+            language = found.language
+        return await self._say_across(leg, text, typed=True, language=language)
 
     async def preview(self, text: str) -> PreviewResult:
         operator, caller = self._legs[Speaker.OPERATOR], self._legs[Speaker.CALLER]

@@ -227,7 +227,12 @@ class Open311Api:
             raise Open311Error(403, "Invalid api_key")
         if self.cases.catalogue.get(new.service_code) is None:
             raise Open311Error(404, f"no service with service_code {new.service_code}")
-        language = new.language or self.operator_language
+        # The form may say the description's language (our extension); otherwise it is
+        # identified from the text, and only then assumed to be the operators'.
+        language = new.language
+        if language is None and new.description:
+            language = self.engines.identify_language(new.description).language
+        language = language or self.operator_language
         translated, translated_language = None, None
         if new.description and language != self.operator_language:
             result = await self.engines.translate(

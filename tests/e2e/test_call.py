@@ -572,3 +572,22 @@ async def test_a_caption_shows_the_path_a_pivoted_translation_took(start_server,
     await caller.hangup()
     await caller.close()
     await operator.close()
+
+
+async def test_a_caller_who_types_in_another_language_than_chosen_is_still_translated(
+    start_server, engines
+):
+    if not engines.can_translate("fr", "es"):
+        pytest.skip("needs a French route (./run installs apertium-fr-es)")
+    server = await start_server()
+    operator = await sign_in_operator(server, "ana", ["es"])
+    caller = CallerClient(url(server, "/call"), 16000)
+    await caller.call("en")
+    await caller.connected()
+    await caller.type_text("Le lampadaire de ma rue est cassé depuis lundi.")
+    caption = await operator.wait_for(lambda m: m["type"] == "caption" and m.get("final"))
+    assert caption["source_language"] == "fr" and caption["translated"] is True
+    assert "farola" in caption["text"].lower() or "lunes" in caption["text"].lower(), caption
+    await caller.hangup()
+    await caller.close()
+    await operator.close()

@@ -229,3 +229,20 @@ async def test_operators_are_told_which_cases_are_past_a_clock(start_server):
     (case,) = told["cases"]
     assert case["service_request_id"] == late.service_request_id != fresh.service_request_id
     assert case["overdue"] == ["dispatch"] and case["agency"] == "Department of Transportation"
+
+
+async def test_a_posted_description_without_a_language_is_identified(start_server):
+    server = await start_server(configure=with_api_key)
+    form = {
+        "api_key": API_KEY,
+        "service_code": "noise",
+        "address_string": "Plaza Mayor",
+        "description": "Los vecinos ponen música muy alta todas las noches.",
+    }
+    status, _, body = await post(server, form)
+    assert status == 201, body
+    (posted,) = json.loads(body)
+    status, _, body = await get(server, f"/open311/v2/requests/{posted['service_request_id']}.json")
+    (request,) = json.loads(body)
+    assert request["extended_attributes"]["caller_language"] == "es"
+    assert request["extended_attributes"]["translated_language"] == "en"
