@@ -440,6 +440,7 @@ def transcribe(
     model: str | None = None,
     phrases: list[str] | None = None,
     trailing_silence_ms: int = 300,
+    settle: bool = True,
 ) -> list[Final]:
     """The utterances in ``pcm`` (mono int16 at :data:`ASR_RATE`), streamed in 100 ms chunks
     as a live call would be. ``model`` is a Vosk model folder for ``language``.
@@ -450,7 +451,7 @@ def transcribe(
     registry = build_registry(vosk_models={language: model} if model else None)
     try:
         asr_engine = registry.engine_for(language, prefer=engine)
-        if len(pcm):
+        if settle and len(pcm):
             asr_engine.settle(language, pcm.tobytes(), ASR_RATE)
         recognizer = asr_engine.recognizer(language, ASR_RATE, phrases=phrases)
         stream = UtteranceStream(

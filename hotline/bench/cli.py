@@ -13,7 +13,16 @@ import sys
 import tempfile
 from pathlib import Path
 
-from hotline.bench import asr_peer, bridges, calls, classify, faults, narrowband, replay
+from hotline.bench import (
+    asr_peer,
+    bridges,
+    calls,
+    classify,
+    faults,
+    narrowband,
+    replay,
+    transcribe,
+)
 from hotline.bench.common import BenchError, write_json
 from hotline.bench.engines import report_engines, run_engines_bench
 
@@ -60,6 +69,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     p.add_argument("--json", metavar="PATH", help="also write the results as JSON")
     asr_peer.add_arguments(sub)
     classify.add_arguments(sub)
+    transcribe.add_arguments(sub)
     _bridges_arguments(sub)
     _faults_arguments(sub)
     _replay_arguments(sub)
@@ -148,6 +158,8 @@ def main(args: argparse.Namespace) -> int:
             return asr_peer.main(args)
         if args.bench == "classify":
             return classify.run(args)
+        if args.bench == "transcribe":
+            return transcribe.run(args)
         if args.bench == "faults":
             with tempfile.TemporaryDirectory(prefix="hotline-faults-") as workdir:
                 results = asyncio.run(
