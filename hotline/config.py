@@ -41,6 +41,8 @@ class TranslateConfig:
     ``{"en-es" = "apertium"}``; the value is an engine's name or its model folder."""
     apertium_idle_s: float = 300.0
     """An Apertium pipeline unused this long is closed (it starts again when needed)."""
+    glossary: str = ""
+    """The city's glossary (TOML): terms kept in their official form through translation."""
 
 
 @dataclass(slots=True)

@@ -39,6 +39,7 @@ from hotline.config import Config, ConfigError
 from telephony import resample
 from telephony.wideband import BandFold, HighBandNoise
 from translate import Router, Translation, TranslationError, build_router
+from translate.glossary import Glossary, GlossaryError
 from translate.identify import Identified, LanguageIdentifier
 from tts import Synthesizer, TtsError, default_synthesizer
 
@@ -194,6 +195,7 @@ class Engines:
             apertium=config.translate.apertium,
             prefer=preferred_pairs(config.translate.prefer),
             apertium_idle_s=config.translate.apertium_idle_s,
+            glossary=load_glossary(config.translate.glossary),
         )
         self._voice: Synthesizer = default_synthesizer(
             workers=config.tts.workers, cache_size=config.tts.cache_size
@@ -384,6 +386,16 @@ class Engines:
         self._recognizers.close()
         for pool in (self._asr_threads, self._leg_threads, self._translate_threads):
             pool.shutdown(wait=False, cancel_futures=True)
+
+
+def load_glossary(path: str) -> Glossary | None:
+    """``translate.glossary``, or None when not set; a broken file is a ConfigError."""
+    if not path:
+        return None
+    try:
+        return Glossary.load(path)
+    except GlossaryError as exc:
+        raise ConfigError(f"translate.glossary: {exc}") from exc
 
 
 def preferred_pairs(prefer: dict[str, str]) -> dict[tuple[str, str], str]:

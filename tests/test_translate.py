@@ -485,3 +485,45 @@ def test_typed_text_is_identified_among_the_hotlines_languages_and_never_guessed
     assert identifier.identify("Le lampadaire de ma rue est cassé.").language == "fr"
     assert identifier.identify("ok").language is None, "too short to say"
     assert identifier.identify("路灯坏了").language == "zh", "a few CJK characters say enough"
+
+
+GLOSSARY = """
+[[term]]
+kind = "agency"
+en = "Department of Transportation"
+es = "Departamento de Transporte"
+ca = "Departament de Transport"
+zh = "交通局"
+
+[[term]]
+kind = "street"
+all = "Calle Mayor"
+"""
+
+
+@needs_apertium
+def test_glossary_terms_keep_their_official_forms_through_every_hop(apertium, tmp_path):
+    from translate.glossary import Glossary
+
+    (tmp_path / "glossary.toml").write_text(GLOSSARY, encoding="utf-8")
+    glossary = Glossary.load(tmp_path / "glossary.toml")
+    router = Router([apertium], glossary=glossary)
+    plain = Router([apertium])
+    said = "The lamp on Calle Mayor is broken; I called the Department of Transportation."
+    spanish = router.translate([said], "en", "es")[0]
+    assert "Calle Mayor" in spanish and "Departamento de Transporte" in spanish, spanish
+    catalan = router.translate([spanish], "es", "ca")[0]
+    assert "Calle Mayor" in catalan and "Departament de Transport" in catalan, catalan
+    unprotected = plain.translate([plain.translate([said], "en", "es")[0]], "es", "ca")[0]
+    assert "Calle Mayor" not in unprotected, "without the glossary the street is translated"
+    kept = router.translate_or_keep(["Call the department of transportation."], "en", "es")
+    assert "Departamento de Transporte" in kept.texts[0], "any case in, the official form out"
+    assert glossary.phrases("en") == ["Calle Mayor", "Department of Transportation"]
+
+
+def test_a_glossary_term_with_no_form_in_a_language_is_refused_clearly(tmp_path):
+    from translate.glossary import Glossary, GlossaryError
+
+    (tmp_path / "bad.toml").write_text('[[term]]\nkind = "street"\n', encoding="utf-8")
+    with pytest.raises(GlossaryError, match="term #1 has no form"):
+        Glossary.load(tmp_path / "bad.toml")

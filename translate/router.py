@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from translate.base import ModelLoadError, NoEngineForPair, TranslationError, Translator
+from translate.glossary import Glossary
 from translate.languages import pair_label
 
 __all__ = ["Hop", "Router", "Translation", "build_router"]
@@ -68,10 +69,13 @@ class Router:
         engines: Iterable[Translator],
         max_hops: int | None = None,
         prefer: dict[tuple[str, str], str] | None = None,
+        glossary: Glossary | None = None,
     ) -> None:
         """``max_hops`` limits routes (None: the whole graph); ``prefer`` maps a pair to the
-        name of the engine that should serve it (``{("en", "es"): "apertium"}``)."""
+        name of the engine that should serve it (``{("en", "es"): "apertium"}``); terms of
+        the ``glossary`` keep their official forms through every route."""
         self.engines: list[Translator] = list(engines)
+        self.glossary = glossary
         self.max_hops = max_hops
         self._edges: dict[tuple[str, str], Translator] = {}
         for engine in self.engines:
@@ -124,10 +128,25 @@ class Router:
 
     def translate(self, texts: list[str], source: str, target: str) -> list[str]:
         """Translate along the route; errors (NoEngineForPair, TranslationError) propagate."""
-        current = list(texts)
-        for hop in self.route(source, target):
+        hops = self.route(source, target)
+        current, used = self._protect(texts, source, hops)
+        for hop in hops:
             current = hop.engine.translate(current, hop.source, hop.target)
-        return current
+        return self._restore(current, used, source, target)
+
+    def _protect(self, texts: list[str], source: str, hops: list[Hop]) -> tuple[list[str], list]:
+        if self.glossary is None or not hops:
+            return list(texts), [[] for _ in texts]
+        protected = [self.glossary.protect(text, source) for text in texts]
+        return [text for text, _ in protected], [used for _, used in protected]
+
+    def _restore(self, texts: list[str], used: list, source: str, target: str) -> list[str]:
+        if self.glossary is None:
+            return texts
+        return [
+            self.glossary.restore(text, terms, source, target)
+            for text, terms in zip(texts, used, strict=True)
+        ]
 
     def translate_or_keep(self, texts: list[str], source: str, target: str) -> Translation:
         """Translate, or keep the original texts with a note when no engine can or one fails."""
@@ -141,7 +160,7 @@ class Router:
         path = [hops[0].source, *(hop.target for hop in hops)]
         engine = "+".join(str(hop) for hop in hops)
         provenance = " + ".join(hop.engine.provenance(hop.source, hop.target) for hop in hops)
-        current = list(texts)
+        current, used = self._protect(texts, source, hops)
         for hop in hops:
             try:
                 current = hop.engine.translate(current, hop.source, hop.target)
@@ -149,6 +168,7 @@ class Router:
                 log.warning("translation %s failed, keeping the original text: %s", engine, err)
                 note = f"{hop.engine.name} failed on {pair_label(hop.source, hop.target)}: {err}"
                 return Translation(list(texts), False, engine, note, provenance)
+        current = self._restore(current, used, source, target)
         return Translation(current, True, engine, provenance=provenance, path=path)
 
     def close(self) -> None:
@@ -212,6 +232,7 @@ def build_router(
     apertium: bool = True,
     prefer: dict[tuple[str, str], str] | None = None,
     apertium_idle_s: float = 300.0,
+    glossary: Glossary | None = None,
 ) -> Router:
     """The router the server uses: configured neural models first, then Apertium.
 
@@ -242,4 +263,4 @@ def build_router(
     except BaseException:
         Router(engines).close()
         raise
-    return Router(engines, prefer=prefer)
+    return Router(engines, prefer=prefer, glossary=glossary)
