@@ -69,6 +69,15 @@ class CallConfig:
     long_silence_s: float = 30.0
     clipping_ratio: float = 0.01
     stage_timeout_s: float = 10.0
+    low_confidence: float = 0.5
+    """A recognized utterance below this confidence (0-1) is marked unclear."""
+    low_round_trip: float = 0.0
+    """A translation whose round trip scores below this chrF (0-100) is marked unclear;
+    0 turns the check (an extra translation per utterance) off."""
+    repeat_when_unclear: bool = False
+    """The caller hears "please repeat" in their language after an unclear utterance."""
+    interpreter_after: int = 3
+    """After this many unclear turns the call is flagged for a human interpreter."""
 
 
 @dataclass(slots=True)

@@ -313,6 +313,17 @@ class Engines:
         log.warning("%s→%s: %s; the original text is kept", source, target, note)
         return Translation(list(texts), False, "none", note)
 
+    async def round_trip(self, text: str, translation: str, source: str, target: str) -> float:
+        """How well a translation kept the meaning, estimated without a reference: the
+        translation back into ``source``, scored against ``text`` by chrF (0-100; sacrebleu).
+        100 when nothing could be translated back (no estimate, no alarm)."""
+        back = await self.translate([translation], target, source)
+        if not back.translated:
+            return 100.0
+        from sacrebleu.metrics import CHRF
+
+        return float(CHRF().sentence_score(back.texts[0], [text]).score)
+
     def _replace_translate_threads(self, stuck: ThreadPoolExecutor) -> None:
         if self._translate_threads is stuck:
             self._translate_threads = ThreadPoolExecutor(max_workers=2, thread_name_prefix="mt")

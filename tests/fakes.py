@@ -128,6 +128,12 @@ class FakeEngines:
     def identify_language(self, text: str) -> Identified:
         return Identified(None, 0.0)
 
+    round_trip_score = 100.0
+    """What every translation's round trip scores (chrF)."""
+
+    async def round_trip(self, text: str, translation: str, source: str, target: str) -> float:
+        return self.round_trip_score
+
     async def translate(self, texts: list[str], source: str, target: str) -> Translation:
         await asyncio.sleep(0)
         for text in texts:

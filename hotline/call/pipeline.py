@@ -54,6 +54,18 @@ SPOKEN_QUEUE = 16
 PLAYBACK_QUEUE = 64
 SILENCE_PIECE_S = 10
 READBACK_TIMEOUT_S = 20.0
+
+
+@dataclass(frozen=True, slots=True)
+class UnclearPolicy:
+    """When a turn counts as unclear, and what follows (``[call]`` in the configuration)."""
+
+    low_confidence: float = 0.5
+    low_round_trip: float = 0.0
+    repeat_when_unclear: bool = False
+    interpreter_after: int = 3
+
+
 """How long a read-back waits for the caller's 1/yes or 2/no before it counts as unanswered."""
 
 
@@ -106,6 +118,7 @@ class Call:
         metrics: CallMetrics | None = None,
         stage_timeout_s: float = 10.0,
         request: CallRequest | None = None,
+        unclear: UnclearPolicy | None = None,
     ) -> None:
         """``stage_timeout_s`` bounds each engine step (a chunk recognized, the next chunk
         of speech): an engine that hangs fails that step instead of the call."""
@@ -141,6 +154,8 @@ class Call:
         self.suggester = RecordSuggester()
         self.request = request
         """The service request this call will file (None where cases are not kept)."""
+        self.unclear = unclear or UnclearPolicy()
+        self.unclear_turns = 0
         self.same_language = caller.language == operator.language
         if self.same_language:
             caller.playout.under_gain_db = 0.0
@@ -454,6 +469,9 @@ class Call:
             engine=provenance,
             translated_s=self.now(),
         )
+        unclear = await self._unclear(
+            text, translation, said_in, other.language, confidence, typed, engine
+        )
         caption = Caption(
             leg.role,
             text,
@@ -466,8 +484,11 @@ class Call:
             engine=engine,
             note=note or None,
             route=route,
+            unclear=unclear or None,
         )
         await self._caption(other.party, caption)
+        if unclear and leg.role == Speaker.CALLER:
+            await self._caller_unclear(unclear)
         self.recent.append(WallCaption(leg.role, text, translation if translated else None))
         if leg.role == Speaker.CALLER:
             suggestion = self.suggester.hear(text, translation)
@@ -546,6 +567,56 @@ class Call:
         await party.link.send(caption)
         for watcher in list(self.watchers):
             await watcher.send(caption)
+
+    async def _unclear(
+        self,
+        text: str,
+        translation: str,
+        source: str,
+        target: str,
+        confidence: float,
+        typed: bool,
+        engine: str,
+    ) -> list[str]:
+        """Why this turn may have gone wrong: the recognizer was unsure, or the translation
+        did not survive its round trip (checked only when configured: it costs one more
+        translation)."""
+        found = []
+        if not typed and confidence < self.unclear.low_confidence:
+            found.append("asr")
+        if (
+            self.unclear.low_round_trip > 0
+            and engine not in ("operator", "identity", "none")
+            and source != target
+        ):
+            score = await self.engines.round_trip(text, translation, source, target)
+            if score < self.unclear.low_round_trip:
+                found.append("translation")
+        return found
+
+    async def _caller_unclear(self, why: list[str]) -> None:
+        """An unclear turn from the caller: counted in the record, "please repeat" in their
+        language if configured, and a flag for a human interpreter after a few."""
+        self.unclear_turns += 1
+        await self.log.request(unclear_turns=self.unclear_turns)
+        if self.unclear.repeat_when_unclear:
+            language = self.caller.language or "en"
+            text = quick_reply("repeat", language, {}) or quick_reply("repeat", "en", {})
+            if text is not None:
+                await self._speak(self.caller, text, Say(text, prompt="repeat"))
+        if self.unclear_turns == self.unclear.interpreter_after:
+            await self.log.request(interpreter_needed=True)
+            log.warning(
+                "call=%s flagged for a human interpreter after %d unclear turns",
+                self.call_id,
+                self.unclear_turns,
+            )
+            await self._to_answerer(
+                Notice(
+                    f"{self.unclear_turns} unclear turns ({', '.join(why)} the last time): "
+                    "this call needs a human interpreter"
+                )
+            )
 
     async def _to_answerer(self, message: Any) -> None:
         """A message for whoever answers the call, and everyone watching it."""

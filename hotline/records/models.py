@@ -58,6 +58,8 @@ REQUEST_FIELDS = frozenset(
         "emergency_action",
         "readback_confirmed",
         "satisfaction",
+        "unclear_turns",
+        "interpreter_needed",
     }
 )
 """What the call learns about the service request it will become."""
@@ -155,6 +157,9 @@ class CallRecord:
     emergency_action: str | None = None
     readback_confirmed: bool | None = None
     satisfaction: int | None = None
+    unclear_turns: int = 0
+    """Turns marked unclear (low recognition confidence, a poor translation round trip)."""
+    interpreter_needed: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -185,6 +190,8 @@ class CallRecord:
             "emergency_action": self.emergency_action,
             "readback_confirmed": self.readback_confirmed,
             "satisfaction": self.satisfaction,
+            "unclear_turns": self.unclear_turns,
+            "interpreter_needed": self.interpreter_needed,
         }
 
     @classmethod
@@ -217,6 +224,8 @@ class CallRecord:
             if row["readback_confirmed"] is None
             else bool(row["readback_confirmed"]),
             satisfaction=row["satisfaction"],
+            unclear_turns=row["unclear_turns"],
+            interpreter_needed=bool(row["interpreter_needed"]),
         )
 
 

@@ -312,6 +312,20 @@ def _cases_v8(conn: sqlite3.Connection) -> None:
     conn.execute("CREATE INDEX case_history_case ON case_history (case_id, id)")
 
 
+def _unclear_v9(conn: sqlite3.Connection) -> None:
+    """How many turns of a call were unclear (low recognition confidence or a translation
+    that did not survive its round trip), and whether it was flagged for a human
+    interpreter."""
+    conn.execute(
+        "ALTER TABLE calls ADD COLUMN unclear_turns INTEGER NOT NULL DEFAULT 0 "
+        "CHECK (unclear_turns >= 0)"
+    )
+    conn.execute(
+        "ALTER TABLE calls ADD COLUMN interpreter_needed INTEGER NOT NULL DEFAULT 0 "
+        "CHECK (interpreter_needed IN (0, 1))"
+    )
+
+
 MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (
     _schema_v1,
     _end_reason_v2,
@@ -321,6 +335,7 @@ MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (
     _retention_v6,
     _qa_v7,
     _cases_v8,
+    _unclear_v9,
 )
 """Migration i takes the file from schema version i to i + 1 (PRAGMA user_version)."""
 

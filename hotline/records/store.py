@@ -360,6 +360,12 @@ class RecordStore:
                 row[name] = value
             elif name == "readback_confirmed":
                 row[name] = None if value is None else int(bool(value))
+            elif name == "interpreter_needed":
+                row[name] = int(bool(value))
+            elif name == "unclear_turns":
+                if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+                    raise RecordError(f"unclear_turns must be a count, not {value!r}")
+                row[name] = value
             elif name == "satisfaction":
                 if value is not None and (
                     not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= 5

@@ -458,6 +458,9 @@ class Caption:
     note: str | None = None
     route: str | None = None
     """The languages a translation went through, when it pivoted: ``fr → es → en``."""
+    unclear: list[str] | None = None
+    """Why this turn may be wrong: ``asr`` (low recognition confidence), ``translation``
+    (its round trip lost the meaning)."""
 
 
 @dataclass(slots=True)

@@ -14,6 +14,7 @@ import pytest_asyncio
 
 from hotline.call import Call, Party, Playout
 from hotline.call.log import CallLog
+from hotline.call.pipeline import UnclearPolicy
 from hotline.call.recording import Recording
 from hotline.records import AsyncRecordStore, ComplaintRecord
 from hotline.wire.vocabulary import Channel, RecordingLeg, Speaker, Status
@@ -84,6 +85,7 @@ async def connect(store: AsyncRecordStore, tmp_path: Path):
         operator_rate: int = 16000,
         captions_only: bool = False,
         stage_timeout_s: float = 10.0,
+        unclear: UnclearPolicy | None = None,
     ) -> AsyncIterator[CallRig]:
         log = await CallLog.open(
             store, language=caller_language, caller_id=None, channel=Channel.WEB
@@ -105,6 +107,7 @@ async def connect(store: AsyncRecordStore, tmp_path: Path):
             operator,
             started_at,
             stage_timeout_s=stage_timeout_s,
+            unclear=unclear,
         )
         rig = CallRig(call, engines, store, caller, operator, caller_link, operator_link, recording)
         rig.tasks = [

@@ -7,6 +7,7 @@ import asyncio
 import numpy as np
 import pytest
 
+from hotline.call.pipeline import UnclearPolicy
 from hotline.engines import AsrError
 from hotline.records import Status
 from hotline.wire.messages import Caption, Clear, Notice, RecordSuggestion, Say
@@ -357,3 +358,35 @@ async def test_utterance_times_stay_on_the_recordings_clock_across_gaps_in_the_a
     assert len(gap_ends) == 1, "the recording holds the 1.5 s gap"
     assert second.start_s == pytest.approx(gap_ends[0], abs=0.03), "the record says where"
     assert first.start_s == pytest.approx(loud[0], abs=0.03)
+
+
+async def test_unclear_turns_are_marked_the_caller_asked_to_repeat_and_the_call_flagged(connect):
+    engines = FakeEngines(said={"en": ["the lamp", "on main street"]})
+    engines.round_trip_score = 30.0
+    policy = UnclearPolicy(
+        low_confidence=0.95, low_round_trip=50.0, repeat_when_unclear=True, interpreter_after=2
+    )
+    async with connect(engines, unclear=policy) as rig:
+        for _ in range(2):
+            await rig.say(rig.caller, np.concatenate([tone(0.6), quiet(0.5)]))
+            await rig.operator_link.wait_for(final_from(Speaker.CALLER))
+        notice = await rig.operator_link.wait_for(lambda m: isinstance(m, Notice))
+        repeat = await rig.caller_link.wait_for(
+            lambda m: isinstance(m, Say) and m.prompt == "repeat"
+        )
+    captions = [m for m in rig.operator_link.of(Caption) if m.final]
+    assert [c.unclear for c in captions] == [["asr", "translation"]] * 2
+    assert repeat.text == "Sorry, could you repeat that?"
+    assert "needs a human interpreter" in notice.text
+    record = await rig.record()
+    assert record.call.unclear_turns == 2 and record.call.interpreter_needed
+
+
+async def test_clear_turns_are_not_marked(connect):
+    engines = FakeEngines(said={"en": ["the street light is broken"]})
+    async with connect(engines, unclear=UnclearPolicy(low_round_trip=50.0)) as rig:
+        await rig.say(rig.caller, np.concatenate([tone(0.6), quiet(0.5)]))
+        caption = await rig.operator_link.wait_for(final_from(Speaker.CALLER))
+    assert caption.unclear is None
+    record = await rig.record()
+    assert record.call.unclear_turns == 0 and not record.call.interpreter_needed
