@@ -21,7 +21,7 @@ from hotline.call.link import Link
 from hotline.call.log import CallLog
 from hotline.call.metrics import CallMetrics
 from hotline.call.party import Party
-from hotline.call.pipeline import Call
+from hotline.call.pipeline import Call, UnclearPolicy
 from hotline.call.playout import Playout
 from hotline.call.prompts import LANGUAGE_NAMES, QUICK_REPLIES, prompt
 from hotline.call.recording import Recording
@@ -55,6 +55,8 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 MENU_TIMEOUT_S = 30.0
+MENU_DIGITS = "1234567890"
+"""The language menu's keys, in order: the tenth language is 0."""
 DTMF_QUEUE = 8
 
 
@@ -354,25 +356,36 @@ class CallerJourney:
         return None
 
     async def _choose_language(self) -> str | None:
+        """One key per language: 1 to 9, then 0 for the tenth; languages past the tenth are
+        left off (a longer menu would need two keys per language)."""
         assert self.caller is not None
-        languages = self.services.settings.menu_languages
+        configured = self.services.settings.menu_languages
+        if len(configured) > len(MENU_DIGITS):
+            log.warning(
+                "call=%s menu_languages has %d languages; the menu offers the first %d",
+                self.log.call_id,
+                len(configured),
+                len(MENU_DIGITS),
+            )
+        options = dict(zip(MENU_DIGITS, configured, strict=False))
         await self.link.send(
             Menu(
                 [
-                    MenuOption(str(i + 1), lang, LANGUAGE_NAMES.get(lang, lang))
-                    for i, lang in enumerate(languages)
+                    MenuOption(digit, lang, LANGUAGE_NAMES.get(lang, lang))
+                    for digit, lang in options.items()
                 ]
             )
         )
-        for i, language in enumerate(languages):
-            await self._say("menu_item", language, digit=i + 1)
+        for digit, language in options.items():
+            if prompt("menu_item", language) is not None:  # never "For English" for another
+                await self._say("menu_item", language, digit=digit)
         while True:
             digit = await self._until_gone(self._dtmf.get(), MENU_TIMEOUT_S)
             if digit is None:
                 return None
-            if digit.isdigit() and 1 <= int(digit) <= len(languages):
+            if digit in options:
                 self.caller.playout.clear()
-                return languages[int(digit) - 1]
+                return options[digit]
 
     async def _busy(self, language: str) -> Status:
         """No operator now (queue full or waited too long): say so; the call stays recorded."""
@@ -409,6 +422,12 @@ class CallerJourney:
             metrics=services.metrics,
             stage_timeout_s=services.settings.stage_timeout_s,
             request=request,
+            unclear=UnclearPolicy(
+                low_confidence=services.settings.low_confidence,
+                low_round_trip=services.settings.low_round_trip,
+                repeat_when_unclear=services.settings.repeat_when_unclear,
+                interpreter_after=services.settings.interpreter_after,
+            ),
         )
         seat.join(call, operator)
         services.switchboard.connected(call)

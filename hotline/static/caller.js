@@ -2,7 +2,7 @@
 // confirm the request read back (1 yes, 2 no), rate the call, and leave with a reference
 // number. It speaks the caller protocol over /call.
 import { Speaker, WIRE_RATE, newAudioContext, openMicrophone, socketUrl } from "/static/audio.js";
-import { t } from "/static/i18n.js";
+import { direction, t } from "/static/i18n.js";
 import { CLIENT, PROTOCOL_VERSION, SERVER, SPEAKER, STATE } from "/static/wire.js";
 
 const $ = (id) => document.getElementById(id);
@@ -12,6 +12,11 @@ const FALLBACK_LANGUAGES = [
   { code: "ko", name: "한국어" },
   { code: "zh", name: "中文" },
   { code: "ca", name: "Català" },
+  { code: "fr", name: "Français" },
+  { code: "ja", name: "日本語" },
+  { code: "ru", name: "Русский" },
+  { code: "de", name: "Deutsch" },
+  { code: "ar", name: "العربية" },
 ];
 
 const READBACK_ANSWERS = { yes: "readback_confirmed", no: "readback_corrected", none: "readback_unanswered" };
@@ -32,7 +37,9 @@ const state = {
 
 function setLanguage(code) {
   state.language = code;
+  // The whole page mirrors for a right-to-left language (the CSS uses logical properties).
   document.documentElement.lang = code;
+  document.documentElement.dir = direction(code);
   for (const el of document.querySelectorAll("[data-i18n]")) el.textContent = t(code, el.dataset.i18n);
   $("type-text").placeholder = t(code, "type_placeholder");
   $("pick").hidden = true;
@@ -58,6 +65,7 @@ async function loadLanguages() {
     button.className = "language";
     button.dataset.lang = code;
     button.lang = code;
+    button.dir = direction(code);
     button.textContent = name;
     button.addEventListener("click", () => setLanguage(code));
     box.append(button);
@@ -176,6 +184,7 @@ function addRow(who, cls) {
   label.textContent = t(state.language, who);
   const text = document.createElement("p");
   text.className = "text";
+  text.dir = "auto"; // what is said may be in another script than the page
   row.append(label, text);
   $("captions").append(row);
   return row;

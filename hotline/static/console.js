@@ -1,31 +1,30 @@
 // The operator console: sign-in, queue, one call at a time, captions, replies, the service
 // request (with its read-back and emergency alerts), the record.
-// It speaks the operator protocol of docs/protocol.md over /operator.
+// It speaks the operator protocol of docs/protocol.md over /operator, and the operator's
+// language: the one chosen at sign-in (English by default), from console-i18n.js.
 import { Speaker, WIRE_RATE, newAudioContext, openMicrophone, socketUrl } from "/static/audio.js";
+import {
+  CONSOLE_LANGUAGES,
+  labelFor,
+  relabel,
+  saveLanguage,
+  savedLanguage,
+  suggestedLanguages,
+  translate,
+} from "/static/console-i18n.js";
 import { CLIENT, ERROR, PROTOCOL_VERSION, RECORD_FIELDS, SERVER, SPEAKER } from "/static/wire.js";
 
 const $ = (id) => document.getElementById(id);
 const LANGUAGE_NAMES = {
   en: "English", es: "Español", ca: "Català", ko: "한국어", zh: "中文", fr: "Français",
-};
-const QUICK_REPLY_LABELS = {
-  registered: "Registered (ref. no.)",
-  address: "Ask for the address",
-  repeat: "Please repeat",
-  wait: "One moment",
+  ja: "日本語", ru: "Русский", de: "Deutsch", ar: "العربية",
 };
 const TRAILING_SILENCE_S = 0.6; // sent when push-to-talk is released, so the utterance ends
-const EMERGENCY_KINDS = {
-  fire: "fire", gas: "gas leak", medical: "medical", violence: "violence", reported: "reported by the operator",
-};
-const EMERGENCY_ACTIONS = { transferred: "caller transferred", told: "caller told to call" };
-const READBACK_ANSWERS = {
-  yes: (how) => `Caller confirmed (${how})`,
-  no: (how) => `Caller said no (${how}) — correct and read back again`,
-  none: () => "No answer",
-};
+const READBACK_ANSWERS = { yes: "readback_yes", no: "readback_no", none: "readback_none" };
 
 const state = {
+  language: "en", // the console's own language, not the languages the operator serves
+  shown: new Map(), // element id -> [key, params]: texts redrawn when the language changes
   ws: null,
   ready: false,
   call: null, // {call_id, reference, caller_language, operator_language}
@@ -50,10 +49,60 @@ function send(message) {
   if (state.ws && state.ws.readyState === WebSocket.OPEN) state.ws.send(JSON.stringify(message));
 }
 
-function setConnection(text, kind = "") {
+function t(key, params) {
+  return translate(state.language, key, params);
+}
+
+/** Element ``id`` says ``key`` (none: nothing), and says it again in a newly chosen language. */
+function show(id, key, params = {}) {
+  if (key) state.shown.set(id, [key, params]);
+  else state.shown.delete(id);
+  $(id).textContent = key ? t(key, params) : "";
+}
+
+function setConnection(key, kind = "") {
   const pill = $("connection");
-  pill.textContent = text;
+  show("connection", key);
   pill.className = `pill ${kind}`;
+}
+
+// --- the console's language -----------------------------------------------------------
+
+function fillLanguageChoice(select, codes) {
+  select.replaceChildren(
+    ...codes.map((code) => {
+      const option = document.createElement("option");
+      option.value = code;
+      option.lang = code;
+      option.textContent = CONSOLE_LANGUAGES[code];
+      return option;
+    }),
+  );
+  select.value = state.language;
+}
+
+/** Every label, button, status and shortcut in ``code``, remembered for the next sign-in. */
+function setLanguage(code) {
+  state.language = code in CONSOLE_LANGUAGES ? code : "en";
+  saveLanguage(state.language);
+  document.documentElement.lang = state.language;
+  relabel(document, state.language);
+  for (const [id, [key, params]] of state.shown) $(id).textContent = t(key, params);
+  for (const id of ["signin-console-language", "console-language"]) $(id).value = state.language;
+  $("console-language").setAttribute("aria-label", t("console_language"));
+  $("mute").firstChild.textContent = t(state.muted ? "unmute" : "mute");
+  for (const button of $("quick-replies").querySelectorAll("button")) {
+    button.firstChild.textContent = labelFor(state.language, "quick", button.dataset.reply);
+  }
+  renderQueue();
+  if (state.request) {
+    const m = state.request;
+    $("request-classification").textContent = describeClassification(m);
+    $("request-urgency").textContent = m.urgency ? labelFor(state.language, "urgency", m.urgency) : "—";
+    const blank = $("request-service").querySelector("option[value='']");
+    if (blank) blank.textContent = t("choose_service");
+  }
+  if (state.emergency) showEmergency({ ...state.emergency, words: [] });
 }
 
 // --- sign-in --------------------------------------------------------------------------
@@ -83,7 +132,7 @@ function connect({ name, password, languages, token }) {
   }
   state.ctx.resume();
   $("signin-button").disabled = true;
-  setConnection("Signing in…");
+  setConnection("signing_in");
   const ws = new WebSocket(socketUrl("/operator"));
   ws.binaryType = "arraybuffer";
   state.ws = ws;
@@ -109,13 +158,15 @@ function connect({ name, password, languages, token }) {
     endCall(null);
     if (!wasReady) {
       if ($("signin-error").hidden) {
-        showSignInError(`Could not sign in (connection closed${event.reason ? ": " + event.reason : ""}).`);
+        showSignInError(
+          event.reason ? t("could_not_sign_in_because", { reason: event.reason }) : t("could_not_sign_in"),
+        );
       }
       $("signin").hidden = false;
       $("desk").hidden = true;
-      setConnection("Signed out", "bad");
+      setConnection("signed_out", "bad");
     } else {
-      setConnection("Disconnected — sign in again", "bad");
+      setConnection("disconnected", "bad");
       $("signin").hidden = false;
       $("desk").hidden = true;
       $("who").hidden = true;
@@ -134,18 +185,20 @@ function onMessage(m) {
       $("who").hidden = false;
       $("operator-name").textContent = m.display_name || m.operator;
       $("operator-languages").textContent = (m.languages || []).map(languageName).join(", ");
+      // The account's languages come first in the console's language choice, as suggestions.
+      fillLanguageChoice($("console-language"), suggestedLanguages(m.languages || []));
       $("signin-password").value = "";
       if (m.token) sessionStorage.setItem(TOKEN_KEY, m.token);
-      setConnection("Signed in", "ok");
+      setConnection("signed_in", "ok");
       break;
     case SERVER.ERROR:
       if (m.code === ERROR.BAD_CREDENTIALS) sessionStorage.removeItem(TOKEN_KEY);
       if (!state.ready) {
         showSignInError(
-          m.code === ERROR.BAD_CREDENTIALS ? "Wrong name or password." : `Sign-in refused: ${m.message}`,
+          m.code === ERROR.BAD_CREDENTIALS ? t("wrong_password") : t("sign_in_refused", { message: m.message }),
         );
       } else {
-        flash(`Server: ${m.message}`);
+        flash("server_said", { message: m.message });
       }
       break;
     case SERVER.QUEUE:
@@ -168,7 +221,7 @@ function onMessage(m) {
     case SERVER.PREVIEW:
       if (m.text === $("reply-text").value.trim()) {
         $("reply-translation").value = m.translation;
-        $("reply-note").textContent = m.translated ? "" : m.note || "not translated";
+        $("reply-note").textContent = m.translated ? "" : m.note || t("not_translated");
         updateReplyButtons();
         $("reply-translation").focus();
       }
@@ -184,7 +237,7 @@ function onMessage(m) {
       break;
     case SERVER.RECORD_SAVED:
       state.recordUnsaved = false;
-      $("record-status").textContent = `Saved at ${new Date().toLocaleTimeString()}.`;
+      show("record-status", "saved_at", { time: new Date().toLocaleTimeString() });
       break;
     case SERVER.REQUEST:
       if (isThisCall(m)) showRequest(m);
@@ -260,7 +313,8 @@ function showOverdue(m) {
       head.textContent = `${c.service_request_id} · ${c.service_name}`;
       const late = document.createElement("span");
       late.className = "muted";
-      late.textContent = ` — ${c.overdue.join(" and ")} overdue since ${c.due} (${c.agency})`;
+      const clocks = c.overdue.map((clock) => labelFor(state.language, "clock", clock)).join(t("and"));
+      late.textContent = t("overdue_line", { clocks, due: c.due, agency: c.agency });
       item.append(head, late);
       return item;
     }),
@@ -269,8 +323,8 @@ function showOverdue(m) {
   $("overdue-count").classList.toggle("alert", m.total > 0);
 }
 
-function flash(text) {
-  $("call-status").textContent = text;
+function flash(key, params) {
+  show("call-status", key, params);
 }
 
 function isThisCall(m) {
@@ -291,10 +345,10 @@ function renderQueue() {
     label.className = "queue-label";
     label.innerHTML = `<strong></strong> <span class="wait"></span>`;
     label.querySelector("strong").textContent = languageName(c.language);
-    label.querySelector(".wait").textContent = `waiting ${formatWait(waited)}`;
+    label.querySelector(".wait").textContent = t("waiting_for", { time: formatWait(waited) });
     const button = document.createElement("button");
     button.className = "accept primary";
-    button.textContent = "Accept";
+    button.textContent = t("accept");
     button.disabled = state.call !== null;
     button.addEventListener("click", () => accept(c.call_id));
     li.append(label, button);
@@ -308,20 +362,20 @@ function tickQueue() {
   const now = performance.now();
   const rows = $("queue").querySelectorAll("li .wait");
   state.queue.forEach((c, i) => {
-    if (rows[i]) rows[i].textContent = `waiting ${formatWait(Math.round(c.waiting_s + (now - c.at) / 1000))}`;
+    if (rows[i]) rows[i].textContent = t("waiting_for", { time: formatWait(Math.round(c.waiting_s + (now - c.at) / 1000)) });
   });
 }
 
 function formatWait(seconds) {
   const m = Math.floor(seconds / 60);
   const s = seconds % 60;
-  return m ? `${m} min ${s} s` : `${s} s`;
+  return m ? t("minutes_seconds", { m, s }) : t("seconds", { s });
 }
 
 function accept(callId) {
   if (state.call || !callId) return;
   send({ type: CLIENT.ACCEPT, call_id: callId });
-  flash("Accepting…");
+  flash("accepting");
 }
 
 // --- the call -------------------------------------------------------------------------
@@ -334,12 +388,14 @@ function startCall(m) {
   resetRecordForm();
   $("call-info").hidden = false;
   $("call-reference").textContent = m.reference;
-  $("call-language").textContent =
-    `${languageName(m.caller_language)} → you: ${languageName(m.operator_language)}`;
-  flash(m.caller_asr ? "In call." : "In call — the caller's speech cannot be recognized; captions come from typed text.");
+  $("call-language").textContent = t("call_languages", {
+    caller: languageName(m.caller_language),
+    operator: languageName(m.operator_language),
+  });
+  flash(m.caller_asr ? "in_call" : "in_call_no_asr");
   for (const id of ["ptt", "mute", "hangup", "reply-text", "record-save"]) $(id).disabled = false;
   $("mute").setAttribute("aria-pressed", "false");
-  $("mute").firstChild.textContent = "Mute ";
+  $("mute").firstChild.textContent = t("mute");
   const quick = $("quick-replies");
   quick.replaceChildren();
   (m.quick_replies || []).forEach((id, i) => {
@@ -347,7 +403,7 @@ function startCall(m) {
     button.type = "button";
     button.dataset.reply = id;
     button.innerHTML = `<span></span> <kbd>${i < 4 ? `Alt+${i + 1}` : ""}</kbd>`;
-    button.firstChild.textContent = QUICK_REPLY_LABELS[id] || id;
+    button.firstChild.textContent = labelFor(state.language, "quick", id);
     button.addEventListener("click", () => quickReply(id));
     quick.append(button);
   });
@@ -359,7 +415,7 @@ function startCall(m) {
 
 function endCall(m) {
   if (state.call && m) {
-    flash(`Call ${m.reference} ended. The record is kept under that reference.`);
+    flash("call_ended", { reference: m.reference });
   }
   state.call = null;
   stopTalking(false);
@@ -370,7 +426,7 @@ function endCall(m) {
   $("quick-replies").replaceChildren();
   clearTimeout(state.saveTimer);
   if (m && state.recordUnsaved) {
-    $("record-status").textContent = "The call ended before the last changes were saved.";
+    show("record-status", "unsaved_at_end");
   }
   endRequest();
   for (const id of ["emergency-transferred", "emergency-told"]) $(id).disabled = true;
@@ -389,8 +445,8 @@ function toggleMute() {
   state.muted = !state.muted;
   send({ type: CLIENT.SETTINGS, muted: state.muted });
   $("mute").setAttribute("aria-pressed", String(state.muted));
-  $("mute").firstChild.textContent = state.muted ? "Unmute " : "Mute ";
-  $("mic-status").textContent = state.muted ? "Microphone muted." : "";
+  $("mute").firstChild.textContent = t(state.muted ? "unmute" : "mute");
+  show("mic-status", state.muted ? "mic_muted" : null);
   if (state.muted) stopTalking(false);
 }
 
@@ -402,7 +458,7 @@ function captionRow(speaker) {
   row.dataset.speaker = speaker;
   const who = document.createElement("span");
   who.className = "who";
-  who.textContent = speaker === SPEAKER.CALLER ? "Caller" : "You";
+  who.textContent = t(speaker === SPEAKER.CALLER ? "caller" : "you");
   const original = document.createElement("p");
   original.className = "original";
   const translation = document.createElement("p");
@@ -430,6 +486,17 @@ function showCaption(m) {
       row.classList.add("untranslated");
       row.querySelector(".translation").textContent = `${m.text || ""}${m.note ? ` (${m.note})` : ""}`;
     }
+    // A turn the machine may have got wrong, and the languages a pivoted translation took.
+    const marks = [];
+    for (const why of m.unclear || []) marks.push(t(`unclear_${why}`));
+    if (m.route) marks.push(t("route", { route: m.route }));
+    if (marks.length) {
+      row.classList.toggle("unclear", Boolean(m.unclear && m.unclear.length));
+      const note = document.createElement("small");
+      note.className = "caption-marks";
+      note.textContent = marks.join(" · ");
+      row.querySelector(".translation").append(note);
+    }
   } else {
     state.pending[speaker] = row;
     row.classList.add("partial");
@@ -440,7 +507,9 @@ function showCaption(m) {
 function markSpoken(utteranceId) {
   if (utteranceId === undefined) return;
   const row = document.querySelector(`.utterance[data-utterance-id="${CSS.escape(String(utteranceId))}"]`);
-  if (row) row.classList.add("spoken");
+  if (!row) return;
+  row.classList.add("spoken");
+  row.querySelector(".translation").dataset.spoken = t("spoken");
 }
 
 // --- replies --------------------------------------------------------------------------
@@ -457,7 +526,7 @@ function updateReplyButtons() {
 function preview() {
   const text = $("reply-text").value.trim();
   if (!state.call || !text) return;
-  $("reply-note").textContent = "Translating…";
+  $("reply-note").textContent = t("translating");
   send({ type: CLIENT.PREVIEW, text });
 }
 
@@ -495,7 +564,7 @@ function resetRecordForm() {
   }
   state.dirty.clear();
   state.recordUnsaved = false;
-  $("record-status").textContent = "";
+  show("record-status", null);
 }
 
 function recordFields() {
@@ -513,7 +582,7 @@ function saveRecord(event) {
   const fields = recordFields();
   if (!state.call || Object.keys(fields).length === 0) return;
   send({ type: CLIENT.RECORD, fields });
-  $("record-status").textContent = "Saving…";
+  show("record-status", "saving");
 }
 
 function recordEdited(event) {
@@ -539,7 +608,7 @@ function prefill(fields) {
   }
   if (filled) {
     state.recordUnsaved = true;
-    $("record-status").textContent = "Suggested from the call — check before saving.";
+    show("record-status", "suggested");
   }
 }
 
@@ -572,7 +641,7 @@ function resetRequest(inCall) {
   $("readback-text").hidden = true;
   $("request-form").hidden = true;
   $("request-empty").hidden = false;
-  $("request-empty").textContent = inCall ? "Listening for what the call is about…" : "No call.";
+  show("request-empty", inCall ? "listening" : "no_call");
   updateRequestButtons();
 }
 
@@ -605,7 +674,7 @@ function showRequest(m) {
   select.replaceChildren();
   const blank = document.createElement("option");
   blank.value = "";
-  blank.textContent = "— choose a service —";
+  blank.textContent = t("choose_service");
   select.append(blank);
   for (const service of m.services || []) {
     const option = document.createElement("option");
@@ -621,7 +690,7 @@ function showRequest(m) {
   $("request-classification").textContent = describeClassification(m);
   $("request-agency").textContent = m.agency || "—";
   const urgency = $("request-urgency");
-  urgency.textContent = m.urgency || "—";
+  urgency.textContent = m.urgency ? labelFor(state.language, "urgency", m.urgency) : "—";
   urgency.classList.toggle("urgency-emergency", m.urgency === "emergency");
   $("request-confirmed").hidden = m.confirmed !== true;
   updateRequestButtons();
@@ -630,21 +699,24 @@ function showRequest(m) {
 function describeClassification(m) {
   const c = m.classification || {};
   if (c.by === "operator") {
-    const suggested = c.classified && c.classified !== c.code ? ` (the classifier had ${serviceName(c.classified)})` : "";
-    return `Set by operator${suggested}.`;
+    return c.classified && c.classified !== c.code
+      ? t("set_by_operator_over", { service: serviceName(c.classified) })
+      : t("set_by_operator");
   }
   const others = (c.candidates || [])
     .filter(([code]) => code !== c.code)
     .slice(0, 3)
-    .map(([code, p]) => `${serviceName(code)} ${percent(p)}`);
+    .map(([code, p]) => `${serviceName(code)} ${percent(p)}`)
+    .join(t("list_separator"));
   if (c.by === "classifier" && c.code) {
-    let text = `Classifier: ${serviceName(c.code)}`;
-    if (typeof c.confidence === "number") text += `, ${percent(c.confidence)} sure`;
-    if (others.length) text += `. Also: ${others.join(", ")}`;
-    return `${text}.`;
+    return t("classified", {
+      service: serviceName(c.code),
+      sure: typeof c.confidence === "number" ? t("classified_sure", { percent: percent(c.confidence) }) : "",
+      also: others ? t("classified_also", { list: others }) : "",
+    });
   }
-  if (c.by === "classifier" && others.length) return `Classifier unsure (${others.join(", ")}): choose a service.`;
-  return m.service_code ? "" : "Not classified yet: choose a service.";
+  if (c.by === "classifier" && others) return t("classifier_unsure", { list: others });
+  return m.service_code ? "" : t("not_classified");
 }
 
 function requestEdited(event) {
@@ -674,15 +746,15 @@ function showReadBack(m) {
   const status = $("readback-status");
   if (m.answer === undefined || m.answer === null) {
     state.readbackWaiting = true;
-    status.textContent = "Read back: waiting for the caller…";
+    status.textContent = t("readback_waiting");
     status.dataset.answer = "waiting";
   } else {
     state.readbackWaiting = false;
-    const describe = READBACK_ANSWERS[m.answer];
-    status.textContent = describe ? describe(m.how || "") : `Answer: ${m.answer}`;
+    const key = READBACK_ANSWERS[m.answer];
+    status.textContent = key ? t(key, { how: m.how || "" }) : t("readback_answer", { answer: m.answer });
     status.dataset.answer = m.answer;
   }
-  $("readback-text").textContent = m.text ? `Read to the caller: “${m.text}”` : "";
+  $("readback-text").textContent = m.text ? t("read_to_caller", { text: m.text }) : "";
   $("readback-text").hidden = !m.text;
   updateRequestButtons();
 }
@@ -707,7 +779,9 @@ function showEmergency(m) {
   for (const word of m.words || []) if (!words.includes(word)) words.push(word);
   state.emergency = { kinds: m.kinds || [], words, numbers: m.numbers || {}, action: m.action || null };
 
-  $("emergency-kinds").textContent = state.emergency.kinds.map((k) => EMERGENCY_KINDS[k] || k).join(", ");
+  $("emergency-kinds").textContent = state.emergency.kinds
+    .map((kind) => labelFor(state.language, "emergency", kind))
+    .join(t("list_separator"));
   $("emergency-words").textContent = words.join(", ");
   $("emergency-words-line").hidden = words.length === 0;
   if (m.text) {
@@ -728,7 +802,7 @@ function showEmergency(m) {
   }
   const action = state.emergency.action;
   const recorded = $("emergency-recorded");
-  recorded.textContent = action ? `Recorded: ${EMERGENCY_ACTIONS[action] || action}` : "";
+  recorded.textContent = action ? t("recorded", { action: labelFor(state.language, "action", action) }) : "";
   recorded.hidden = !action;
   $("emergency-transferred").setAttribute("aria-pressed", String(action === "transferred"));
   $("emergency-told").setAttribute("aria-pressed", String(action === "told"));
@@ -754,7 +828,7 @@ async function ensureMicrophone() {
     })
       .then((mic) => (state.mic = mic))
       .catch((err) => {
-        $("mic-status").textContent = `Microphone unavailable: ${err.message}`;
+        show("mic-status", "mic_unavailable", { message: err.message });
         throw err;
       })
       .finally(() => (state.micOpening = null));
@@ -767,7 +841,7 @@ async function startTalking() {
   state.talking = true;
   $("ptt").classList.add("active");
   $("ptt").setAttribute("aria-pressed", "true");
-  $("mic-status").textContent = "Talking…";
+  show("mic-status", "talking");
   try {
     await ensureMicrophone();
   } catch (_) {
@@ -780,7 +854,7 @@ function stopTalking(sendSilence = true) {
   state.talking = false;
   $("ptt").classList.remove("active");
   $("ptt").setAttribute("aria-pressed", "false");
-  if (!state.muted) $("mic-status").textContent = "";
+  if (!state.muted) show("mic-status", null);
   if (sendSilence && state.call && state.ws && state.ws.readyState === WebSocket.OPEN) {
     state.ws.send(new ArrayBuffer(2 * Math.round(WIRE_RATE * TRAILING_SILENCE_S)));
   }
@@ -858,6 +932,13 @@ function onKeyUp(event) {
 // --- wiring ---------------------------------------------------------------------------
 
 function init() {
+  for (const id of ["signin-console-language", "console-language"]) {
+    fillLanguageChoice($(id), suggestedLanguages());
+    $(id).addEventListener("change", (e) => setLanguage(e.target.value));
+  }
+  setLanguage(savedLanguage());
+  setConnection("signed_out");
+  flash("no_call");
   $("signin-form").addEventListener("submit", signIn);
   const token = sessionStorage.getItem(TOKEN_KEY);
   if (token) connect({ token });

@@ -287,3 +287,23 @@ async def test_a_request_posted_in_spanish_shows_on_the_console_in_english(start
     await expect(shown.locator(".case-original")).to_contain_text("Hay un bache enorme")
     await expect(console.locator("#cases-count")).to_have_text("1")
     assert page_errors(console) == []
+
+
+async def test_a_pivoted_translation_shows_its_path_on_the_console_caption(
+    start_server, browsers, engines
+):
+    if not engines.can_translate("fr", "en") or ("fr", "en") in engines.translation_pairs():
+        pytest.skip("needs French joined to English only through a pivot (./run installs it)")
+    server = await start_server()
+    console = await open_console(server, browsers, "fay", ["en"])
+    caller = CallerClient(url(server, "/call"))
+    await caller.call("fr")
+    await accept_on_console(console, "Français")
+    await caller.connected()
+    await caller.type_text("Le lampadaire de ma rue est cassé.")
+    marks = console.locator("#captions .final .caption-marks")
+    await expect(marks).to_contain_text("via fr → ", timeout=WAIT_MS)
+    await expect(marks).to_contain_text(" → en")
+    await caller.hangup()
+    await caller.close()
+    assert page_errors(console) == []
