@@ -453,7 +453,7 @@ class Call:
                 result.engine,
                 result.provenance or result.engine,
             )
-            route = getattr(result, "route", None)
+            route = result.route
         # Same-language parties hear each other's own voice; speech is only synthesized
         # for a translation or for typed text, which has no voice of its own.
         speak = (

@@ -26,6 +26,7 @@ from hotline.cases.models import (
     HistoryLine,
     UnknownCase,
 )
+from hotline.cases.places import find_place
 from hotline.records import AsyncRecordStore, ComplaintRecord, RecordStore, UnknownCall
 from hotline.wire.vocabulary import Speaker
 
@@ -282,6 +283,8 @@ class CaseStore:
         return None
 
     def _classify(self, record: ComplaintRecord) -> dict[str, Any]:
+        # Imported here: the classifier brings scikit-learn, which `hotline cases` and the
+        # reports never need.
         from hotline.cases.classify import ServiceClassifier
 
         said = [u for u in record.utterances if u.speaker == Speaker.CALLER and u.original]
@@ -563,8 +566,6 @@ class CaseStore:
 
 def _place_from(said: Iterable[Any]) -> str | None:
     """The place as the caller said it, when the operator did not write one."""
-    from hotline.cases.places import find_place
-
     for utterance in said:
         place = find_place(utterance.original)
         if place:

@@ -14,10 +14,11 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from http import HTTPStatus
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 from websockets.asyncio.server import ServerConnection
 from websockets.datastructures import Headers
@@ -125,6 +126,8 @@ class Open311Api:
         self.operator_language = operator_language
         """What a posted description is translated into for the operators."""
         self.changeset = datetime.now(UTC).replace(microsecond=0)
+        self.on_posted: Callable[[Case], Awaitable[None]] | None = None
+        """Called with each case posted (the server shows it on the operators' consoles)."""
 
     async def handle(self, connection: ServerConnection, request: Any, address: str) -> Response:
         fmt = open311.format_of(request.path.split("?", 1)[0])
@@ -171,8 +174,6 @@ class Open311Api:
         return await self._list(parts.query, route.fmt)
 
     def _check_jurisdiction(self, query: str) -> None:
-        from urllib.parse import parse_qs
-
         given = parse_qs(query).get("jurisdiction_id")
         wanted = self.settings.jurisdiction_id
         if given and wanted and given[0] != wanted:
@@ -284,9 +285,6 @@ class Open311Api:
             "account_id": new.account_id,
         }
         return _response(201, fmt, open311.render_posted([posted], fmt))
-
-    on_posted: Any = None
-    """Called with each case posted (the server shows it on the operators' consoles)."""
 
     def _notice(self, case: Case) -> str:
         return f"{case.agency} will dispatch it by {open311.iso_datetime(case.dispatch_due)}"
