@@ -485,6 +485,60 @@ def _cmd_twiml(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_models(args: argparse.Namespace) -> int:
+    """Models in the models directory: list, add (checked before it is installed), remove."""
+    from hotline.models import ModelError, add_model, human_size, list_models, remove_model
+    from hotline.models import models_directory as resolve_models_dir
+
+    config = _load_config(args)
+    models_dir = resolve_models_dir(args.models_dir or config.asr.models_dir)
+    try:
+        if args.action == "list":
+            models = list_models(models_dir)
+            if not models:
+                print(f"no models in {models_dir}")
+                return 0
+            print(f"{'name':28} {'language':14} {'engine':12} {'size':>9}  source")
+            for model in models:
+                language = model.language + (f" ({' '.join(model.pairs)})" if model.pairs else "")
+                print(
+                    f"{model.name:28} {language:14} {model.kind:12} "
+                    f"{human_size(model.size):>9}  {model.source or '-'}"
+                )
+            return 0
+        if args.action == "add":
+            model = add_model(
+                args.source,
+                kind=args.kind,
+                language=args.language,
+                models_dir=models_dir,
+                pairs=args.pairs,
+                sha256=args.sha256,
+                name=args.name,
+                progress=not args.quiet,
+            )
+            print(
+                f"added {model.name} ({model.kind}, {model.language}, "
+                f"{human_size(model.size)}) in {model.path}"
+            )
+            if model.kind == "vosk":
+                print("the server finds it in the models directory at its next start")
+            else:
+                pairs = ", ".join(
+                    "[" + ", ".join(f'"{code}"' for code in p.split("-", 1)) + "]"
+                    for p in model.pairs
+                )
+                print("to translate with it, add to translate.neural_models and restart:")
+                print(f'  {{path = "{model.path}", pairs = [{pairs}]}}')
+            return 0
+        model = remove_model(models_dir, args.name)
+        print(f"removed {model.name} ({model.path})")
+        return 0
+    except ModelError as exc:
+        print(f"hotline: error: {exc}", file=sys.stderr)
+        return 2
+
+
 def _cmd_softphone(args: argparse.Namespace) -> int:
     from hotline.clients.softphone import main as softphone_main
 
@@ -516,7 +570,10 @@ def format_inventory(inventory: dict[str, Any]) -> str:
             lines.append(f"  {pair['source']}→{pair['target']:6} {pair['path']}")
     lines.append("  any other pair: no engine; calls go on with the original text shown")
     lines.append("")
-    lines.append(f"Speech synthesis: {len(inventory['tts'])} languages (espeak-ng voices)")
+    lines.append(
+        f"Speech synthesis: {len(inventory['tts'])} languages (espeak-ng voices; English by "
+        "Piper when installed)"
+    )
     codes = list(inventory["tts"])
     for i in range(0, len(codes), 16):
         lines.append("  " + " ".join(codes[i : i + 16]))
@@ -766,6 +823,25 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--who", help="only this account (or user@cli)")
     p.add_argument("--call", help="only this call id")
     p.set_defaults(func=_cmd_audit)
+
+    p = sub.add_parser("models", help="speech and translation models: list, add, remove")
+    p.add_argument("--config", help="TOML configuration file (for asr.models_dir)")
+    p.add_argument("--models-dir", help="the models directory (default: asr.models_dir)")
+    msub = p.add_subparsers(dest="action", required=True)
+    msub.add_parser("list", help="installed models: language, engine, size, source")
+    m = msub.add_parser(
+        "add", help="install a model folder or archive (.zip, .tar.gz), local or http(s)"
+    )
+    m.add_argument("source", metavar="PATH|URL")
+    m.add_argument("--kind", required=True, choices=["vosk", "transformers"])
+    m.add_argument("--language", required=True, help="the model's language, e.g. ko")
+    m.add_argument("--pairs", action="append", help="directions it translates: en-es[,es-en]")
+    m.add_argument("--sha256", help="the archive's SHA-256; a mismatch refuses it")
+    m.add_argument("--name", help="the installed folder's name (default: the model's)")
+    m.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    m = msub.add_parser("remove", help="delete a model and its registry entry")
+    m.add_argument("name")
+    p.set_defaults(func=_cmd_models)
 
     p = sub.add_parser("softphone", help="a caller or operator on this machine's sound devices")
     from hotline.clients.softphone import add_arguments as add_softphone_arguments

@@ -552,3 +552,128 @@ def engine_inventory(
         },
         "tts": dict(sorted(tts.items())),
     }
+
+
+# --- checking a model before it is installed (``hotline models add``) --------------------
+
+
+def models_directory(configured: str = "") -> Path:
+    """The models directory the server scans: ``asr.models_dir``, else ``$HOTLINE_MODELS_DIR``,
+    else ``~/.local/share/hotline/models``."""
+    from asr.vosk_engine import default_models_dir
+
+    return Path(configured).expanduser() if configured else default_models_dir()
+
+
+def speech_model_language(folder_name: str) -> str | None:
+    """The language the server reads from a Vosk folder's name (``vosk-model-small-cn-0.22``
+    → ``zh``, ``ko`` → ``ko``), or None when the name says none."""
+    from asr.vosk_engine import language_of_model_folder
+
+    return language_of_model_folder(folder_name)
+
+
+def verify_speech_model(path: Path) -> None:
+    """Load a Vosk model folder and recognize half a second of silence with it; AsrError with
+    a one-line reason when it cannot. The model is not kept (the server loads its own)."""
+    from asr.vosk_engine import model_problem
+
+    problem = model_problem(Path(path))
+    if problem:
+        raise AsrError(problem)
+    import json
+
+    import vosk
+
+    vosk.SetLogLevel(-1)
+    # Kaldi prints its errors on file descriptor 2 whatever the log level: keep them for the
+    # message instead of letting them reach the terminal.
+    import tempfile
+
+    with tempfile.TemporaryFile() as said:
+        saved = os.dup(2)
+        os.dup2(said.fileno(), 2)
+        try:
+            model = vosk.Model(str(path))
+            recognizer = vosk.KaldiRecognizer(model, ASR_RATE)
+            recognizer.AcceptWaveform(bytes(ASR_RATE))  # 0.5 s of PCM16 silence
+            result = json.loads(recognizer.FinalResult())
+            failure = None
+        except Exception as exc:
+            failure = exc
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+        said.seek(0)
+        kaldi = [
+            line.split(") ", 1)[-1].split(". ")[0].replace(str(path), Path(path).name)
+            for line in said.read().decode("utf-8", "replace").splitlines()
+            if "ERROR" in line
+        ]
+    if failure is not None:
+        reason = (kaldi[-1] if kaldi else _one_line(failure)).rstrip(".")
+        raise AsrError(f"Vosk could not load or run the model: {reason}") from failure
+    if not isinstance(result, dict) or "text" not in result:
+        raise AsrError(f"the model gave no recognition result: {result!r}")
+
+
+def verify_translation_model(
+    path: Path, pairs: set[tuple[str, str]] | None = None, sentence: str = "Hello."
+) -> set[tuple[str, str]]:
+    """Load a transformers model folder on the CPU and translate one sentence with it; the
+    directions it will serve (``pairs``, else those the model says it translates).
+
+    The model's own claim (a Marian tokenizer's ``source_lang``/``target_lang``, a folder
+    named like ``opus-mt-en-de``, a multilingual tokenizer's language codes) must cover
+    ``pairs``; a model that claims nothing is taken at ``pairs``' word. ModelLoadError or
+    TranslationError with a one-line reason when the folder is broken or translates other
+    languages."""
+    import contextlib
+    import io
+
+    # transformers draws progress bars and warnings while loading: the caller says what failed.
+    with contextlib.redirect_stderr(io.StringIO()):
+        return _verify_translation_model(Path(path), pairs, sentence)
+
+
+def _verify_translation_model(
+    path: Path, pairs: set[tuple[str, str]] | None, sentence: str
+) -> set[tuple[str, str]]:
+    from translate.base import ModelLoadError
+    from translate.neural import TransformersTranslator
+
+    try:
+        translator = TransformersTranslator(path, device="cpu")
+    except TranslationError as exc:
+        if not pairs:
+            raise ModelLoadError(_one_line(exc)) from exc
+        try:  # a model that cannot say its languages is used for those the user names
+            translator = TransformersTranslator(path, pairs=set(pairs), device="cpu")
+        except TranslationError as again:
+            raise ModelLoadError(_one_line(again)) from again
+        own = None
+    else:
+        own = translator.pairs()
+    try:
+        if pairs and own is not None and not set(pairs) <= own:
+            missing = ", ".join(f"{s}-{t}" for s, t in sorted(set(pairs) - own))
+            says = ", ".join(f"{s}-{t}" for s, t in sorted(own)[:6])
+            raise ModelLoadError(
+                f"the model translates {says}{' …' if len(own) > 6 else ''}, not {missing}"
+            )
+        serves = set(pairs) if pairs else set(own or ())
+        source, target = sorted(serves)[0]
+        try:
+            out = translator.translate([sentence], source, target)
+        except Exception as exc:
+            raise TranslationError(f"the model could not translate: {_one_line(exc)}") from exc
+        if len(out) != 1 or not isinstance(out[0], str):
+            raise TranslationError(f"the model gave no translation: {out!r}")
+        return serves
+    finally:
+        translator.close()
+
+
+def _one_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
