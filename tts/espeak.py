@@ -13,6 +13,8 @@ Known limits of pyttsx3 2.99 with espeak-ng, worked around here:
 - it prints "Audio saved to ..." on every save, so the worker silences stdout;
 - errors inside its command queue are only reported as "error" notifications, so the
   worker listens for them and raises.
+
+espeak-ng reads every kanji as "Chinese letter", so Japanese goes through ``to_kana`` first.
 """
 
 from __future__ import annotations
@@ -41,6 +43,7 @@ import pyttsx3
 import soxr
 
 from tts.base import Synthesizer, TtsError, Voice, VoiceNotFound
+from tts.japanese import to_kana
 
 __all__ = ["EspeakSynthesizer", "SynthesisStats"]
 
@@ -164,7 +167,8 @@ class EspeakSynthesizer(Synthesizer):
         cached = self._cache_get(key)
         if cached is not None:
             return cached
-        pcm = self._record(self._run(_synthesize_in_worker, text, voice.id, sample_rate))
+        kana = voice.languages[0] == "ja"
+        pcm = self._record(self._run(_synthesize_in_worker, text, voice.id, sample_rate, kana))
         self._cache_put(key, pcm)
         return pcm.copy()
 
@@ -181,7 +185,8 @@ class EspeakSynthesizer(Synthesizer):
         cached = self._cache_get(key)
         if cached is not None:
             return cached
-        result = await self._run_async(_synthesize_in_worker, text, voice.id, sample_rate)
+        kana = voice.languages[0] == "ja"
+        result = await self._run_async(_synthesize_in_worker, text, voice.id, sample_rate, kana)
         pcm = self._record(result)
         self._cache_put(key, pcm)
         return pcm.copy()
@@ -406,10 +411,18 @@ def _list_voices_in_worker() -> list[tuple[str, str, str]]:
     ]
 
 
-def _synthesize_in_worker(text: str, voice_id: str, sample_rate: int) -> tuple[np.ndarray, int]:
-    """One utterance in this worker's engine, resampled to ``sample_rate``."""
+def _synthesize_in_worker(
+    text: str, voice_id: str, sample_rate: int, kana: bool = False
+) -> tuple[np.ndarray, int]:
+    """One utterance in this worker's engine, resampled to ``sample_rate``.
+
+    With ``kana`` (Japanese voices) kanji are read out in kana first, here in the worker,
+    so the dictionary lookup stays off the event loop.
+    """
     global _engine_voice
     engine = _worker_engine()
+    if kana:
+        text = to_kana(text)
     fd, path = tempfile.mkstemp(prefix="hotline-tts-", suffix=".wav")
     os.close(fd)
     _engine_errors.clear()

@@ -22,6 +22,7 @@ from hotline.bench import (
     narrowband,
     replay,
     transcribe,
+    voices,
 )
 from hotline.bench.common import BenchError, write_json
 from hotline.bench.engines import report_engines, run_engines_bench
@@ -70,6 +71,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     asr_peer.add_arguments(sub)
     classify.add_arguments(sub)
     transcribe.add_arguments(sub)
+    voices.add_arguments(sub)
     _bridges_arguments(sub)
     _faults_arguments(sub)
     _replay_arguments(sub)
@@ -160,6 +162,8 @@ def main(args: argparse.Namespace) -> int:
             return classify.run(args)
         if args.bench == "transcribe":
             return transcribe.run(args)
+        if args.bench == "voices":
+            return voices.run(args)
         if args.bench == "faults":
             with tempfile.TemporaryDirectory(prefix="hotline-faults-") as workdir:
                 results = asyncio.run(
