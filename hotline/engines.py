@@ -347,7 +347,11 @@ class Engines:
         cpus = os.cpu_count() or 2
         for language in self.asr_languages():
             try:
-                speech = await self.speak(
+                # Settled on espeak-ng's rendering even where another voice speaks to
+                # callers: the recognizers' starting state was measured on it (Piper's
+                # English settles PocketSphinx elsewhere; not measured yet).
+                settling_voice = getattr(self._voice, "fallback", self._voice)
+                speech = await settling_voice.synthesize_async(
                     WARM_UP_PHRASES.get(language, "hello"), language, ASR_RATE
                 )
             except Exception:

@@ -40,6 +40,11 @@ class FallbackSynthesizer(Synthesizer):
         self._fallbacks = 0
         self._closed = False
 
+    @property
+    def fallback(self) -> Synthesizer:
+        """The engine behind the preferred ones (espeak-ng)."""
+        return self._fallback
+
     def engine_for(self, language: str) -> str:
         """Name of the engine that is asked first for ``language``."""
         return self._route(language).name

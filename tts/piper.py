@@ -175,7 +175,12 @@ class PiperSynthesizer(Synthesizer):
         try:
             chunks = [
                 chunk.audio_float_array
-                for chunk in self._piper.synthesize(text, SynthesisConfig(volume=_VOLUME))
+                for chunk in self._piper.synthesize(
+                    text,
+                    # No sampling noise: the same text always gives the same audio (the
+                    # cache, a replay and a recording's check agree with a fresh rendering).
+                    SynthesisConfig(volume=_VOLUME, noise_scale=0.0, noise_w_scale=0.0),
+                )
             ]
         except Exception as exc:
             raise TtsError(f"piper failed: {type(exc).__name__}: {exc}") from exc

@@ -404,8 +404,10 @@ async def run_engine_failures(engines: Engines, workdir: Path) -> FaultResult:
                 lambda: any(m.get("original") == text for m in caller_finals(operator)), 30.0
             )
 
-        # a) the voice's worker processes die
-        pool = getattr(engines._voice, "_pool", None)
+        # a) the voice's worker processes die (espeak-ng's: Piper, where it speaks English,
+        # runs in threads and falls back to espeak-ng on a failure of its own)
+        voice = getattr(engines._voice, "fallback", engines._voice)
+        pool = getattr(voice, "_pool", None)
         killed = 0
         for process in list((getattr(pool, "_processes", None) or {}).values()):
             with contextlib.suppress(ProcessLookupError):
