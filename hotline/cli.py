@@ -15,13 +15,13 @@ __all__ = ["main"]
 
 
 def _cmd_engines(args: argparse.Namespace) -> int:
-    from hotline.engines import engine_inventory
+    from hotline.engines import engine_inventory, neural_models
 
     config = _load_config(args)
     inventory = engine_inventory(
         vosk_models=config.asr.vosk_models,
         models_dir=config.asr.models_dir or None,
-        neural_models=config.translate.neural_models,
+        neural_models=neural_models(config),
     )
     print(format_inventory(inventory))
     return 0
@@ -524,12 +524,8 @@ def _cmd_models(args: argparse.Namespace) -> int:
             if model.kind == "vosk":
                 print("the server finds it in the models directory at its next start")
             else:
-                pairs = ", ".join(
-                    "[" + ", ".join(f'"{code}"' for code in p.split("-", 1)) + "]"
-                    for p in model.pairs
-                )
-                print("to translate with it, add to translate.neural_models and restart:")
-                print(f'  {{path = "{model.path}", pairs = [{pairs}]}}')
+                pairs = ", ".join(model.pairs)
+                print(f"the server translates {pairs} with it from its next start")
             return 0
         model = remove_model(models_dir, args.name)
         print(f"removed {model.name} ({model.path})")

@@ -43,6 +43,9 @@ class TranslateConfig:
     """An Apertium pipeline unused this long is closed (it starts again when needed)."""
     glossary: str = ""
     """The city's glossary (TOML): terms kept in their official form through translation."""
+    use_added_models: bool = True
+    """Also translate with the transformers models ``hotline models add`` installed in the
+    models directory (after those listed in ``neural_models``)."""
 
 
 @dataclass(slots=True)

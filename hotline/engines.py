@@ -36,6 +36,7 @@ from asr import (
 )
 from asr.registry import AsrRegistry, build_registry
 from hotline.config import Config, ConfigError
+from hotline.model_registry import ModelError, neural_model_entries
 from telephony import resample
 from telephony.wideband import BandFold, HighBandNoise
 from translate import Router, Translation, TranslationError, build_router
@@ -191,7 +192,7 @@ class Engines:
             sphinx_processes=cpus if processes < 0 else processes,
         )
         self._router = build_router(
-            neural_models=config.translate.neural_models,
+            neural_models=neural_models(config),
             apertium=config.translate.apertium,
             prefer=preferred_pairs(config.translate.prefer),
             apertium_idle_s=config.translate.apertium_idle_s,
@@ -401,6 +402,24 @@ class Engines:
         self._recognizers.close()
         for pool in (self._asr_threads, self._leg_threads, self._translate_threads):
             pool.shutdown(wait=False, cancel_futures=True)
+
+
+def neural_models(config: Config) -> list[dict[str, Any]]:
+    """The transformers models to translate with: ``translate.neural_models``, then those
+    ``hotline models add`` installed (unless ``translate.use_added_models`` is off). A
+    register that cannot be read is logged and skipped: translation falls back to Apertium
+    rather than the server failing to start."""
+    listed = list(config.translate.neural_models)
+    if not config.translate.use_added_models:
+        return listed
+    models_dir = models_directory(config.asr.models_dir)
+    try:
+        added = neural_model_entries(models_dir)
+    except ModelError as exc:
+        log.warning("models added in %s are not used: %s", models_dir, exc)
+        return listed
+    known = {Path(str(entry.get("path", ""))).expanduser().resolve() for entry in listed}
+    return listed + [e for e in added if Path(e["path"]).resolve() not in known]
 
 
 def load_glossary(path: str) -> Glossary | None:

@@ -5,8 +5,8 @@ The models directory (``asr.models_dir``, else ``$HOTLINE_MODELS_DIR``, else
 
 - Vosk folders at its top, named so that the server's scan finds their language
   (``vosk-model-small-ko-0.22``, ``ko``): a folder added here is used at the next start;
-- transformers folders under ``transformers/``: the server uses one once it is listed in
-  ``translate.neural_models`` (:func:`neural_model_entries` gives those entries);
+- transformers folders under ``transformers/``: used at the next start for the pairs they
+  were added for (unless ``translate.use_added_models`` is false);
 - ``models.toml``: what was added, from where, with which checksum.
 
 A model is checked before it is installed: the archive's SHA-256 when given, its members
@@ -18,21 +18,16 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import json
-import os
 import re
 import shutil
 import sys
 import tarfile
 import tempfile
-import tomllib
 import urllib.error
 import urllib.request
 import zipfile
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
-from typing import Any
 
 from hotline.engines import (
     ENGINE_ERRORS,
@@ -40,6 +35,15 @@ from hotline.engines import (
     speech_model_language,
     verify_speech_model,
     verify_translation_model,
+)
+from hotline.model_registry import (
+    REGISTRY,
+    TRANSFORMERS_DIR,
+    InstalledModel,
+    ModelError,
+    neural_model_entries,
+    read_registry,
+    write_registry,
 )
 
 __all__ = [
@@ -56,8 +60,6 @@ __all__ = [
 ]
 
 KINDS = ("vosk", "transformers")
-REGISTRY = "models.toml"
-TRANSFORMERS_DIR = "transformers"
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
 _LANGUAGE = re.compile(r"^[a-z]{2,3}$")
 _ARCHIVE_SUFFIXES = (".tar.gz", ".tgz", ".tar", ".zip")
@@ -88,104 +90,12 @@ _LANGUAGE_NAMES = {
 """Language names a Vosk README states ("Small Korean for Vosk"), for the language check."""
 
 
-class ModelError(Exception):
-    """A model cannot be added, found or removed; ``str(err)`` is one line for people."""
-
-
-@dataclass(slots=True)
-class InstalledModel:
-    name: str
-    kind: str
-    language: str
-    path: Path
-    source: str = ""
-    pairs: list[str] = field(default_factory=list)
-    sha256: str = ""
-    added: str = ""
-    registered: bool = True
-
-    @property
-    def size(self) -> int:
-        return folder_size(self.path)
-
-    def entry(self) -> dict[str, Any]:
-        """This model as a ``models.toml`` table."""
-        return {
-            "name": self.name,
-            "kind": self.kind,
-            "language": self.language,
-            "pairs": list(self.pairs),
-            "path": self.path.name
-            if self.kind == "vosk"
-            else f"{TRANSFORMERS_DIR}/{self.path.name}",
-            "source": self.source,
-            "sha256": self.sha256,
-            "added": self.added,
-        }
-
-
-# --- the registry ------------------------------------------------------------------------
-
-
-def _read_registry(models_dir: Path) -> list[InstalledModel]:
-    path = models_dir / REGISTRY
-    if not path.is_file():
-        return []
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, tomllib.TOMLDecodeError) as exc:
-        raise ModelError(f"{path}: {exc}") from exc
-    found = []
-    for table in data.get("model", []):
-        try:
-            found.append(
-                InstalledModel(
-                    name=str(table["name"]),
-                    kind=str(table["kind"]),
-                    language=str(table["language"]),
-                    path=models_dir / str(table["path"]),
-                    source=str(table.get("source", "")),
-                    pairs=[str(p) for p in table.get("pairs", [])],
-                    sha256=str(table.get("sha256", "")),
-                    added=str(table.get("added", "")),
-                )
-            )
-        except KeyError as exc:
-            raise ModelError(f"{path}: a [[model]] table has no {exc.args[0]!r}") from exc
-    return found
-
-
-def _toml_value(value: Any) -> str:
-    if isinstance(value, list):
-        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
-    # A JSON string is a valid TOML basic string (same escapes).
-    return json.dumps(str(value), ensure_ascii=False)
-
-
-def _write_registry(models_dir: Path, models: list[InstalledModel]) -> None:
-    path = models_dir / REGISTRY
-    if not models:
-        path.unlink(missing_ok=True)
-        return
-    lines = [
-        "# Models added with `hotline models add`; `hotline models remove NAME` deletes one.",
-        "",
-    ]
-    for model in models:
-        lines.append("[[model]]")
-        lines += [f"{key} = {_toml_value(value)}" for key, value in model.entry().items()]
-        lines.append("")
-    temporary = path.with_name(f".{REGISTRY}.tmp")
-    temporary.write_text("\n".join(lines), encoding="utf-8")
-    os.replace(temporary, path)
-
-
 # --- listing and removing ------------------------------------------------------------------
 
 
 def list_models(models_dir: Path) -> list[InstalledModel]:
     """The models added here, then Vosk folders put here by hand (``registered`` False)."""
-    models = _read_registry(models_dir)
+    models = read_registry(models_dir)
     known = {m.path.resolve() for m in models}
     if models_dir.is_dir():
         for folder in sorted(models_dir.iterdir()):
@@ -212,17 +122,8 @@ def remove_model(models_dir: Path, name: str) -> InstalledModel:
         shutil.rmtree(model.path)
     with contextlib.suppress(OSError):  # only when empty
         (models_dir / TRANSFORMERS_DIR).rmdir()
-    _write_registry(models_dir, [m for m in models if m.registered and m.name != name])
+    write_registry(models_dir, [m for m in models if m.registered and m.name != name])
     return model
-
-
-def neural_model_entries(models_dir: Path) -> list[dict[str, Any]]:
-    """The transformers models added here as ``translate.neural_models`` entries."""
-    return [
-        {"path": str(m.path), "pairs": [p.split("-", 1) for p in m.pairs]}
-        for m in _read_registry(models_dir)
-        if m.kind == "transformers"
-    ]
 
 
 # --- adding --------------------------------------------------------------------------------
@@ -295,7 +196,7 @@ def add_model(
             added=datetime.now(UTC).isoformat(timespec="seconds"),
         )
         try:
-            _write_registry(models_dir, [*_read_registry(models_dir), model])
+            write_registry(models_dir, [*read_registry(models_dir), model])
         except BaseException:
             shutil.rmtree(target, ignore_errors=True)
             raise
@@ -509,17 +410,6 @@ def _readme_languages(folder: Path) -> set[str]:
 
 
 # --- sizes -----------------------------------------------------------------------------------
-
-
-def folder_size(path: Path) -> int:
-    total = 0
-    for root, _dirs, files in os.walk(path):
-        for f in files:
-            try:
-                total += (Path(root) / f).lstat().st_size
-            except OSError:
-                pass
-    return total
 
 
 def human_size(size: int) -> str:

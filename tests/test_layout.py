@@ -146,7 +146,11 @@ def ours(names: set[str]) -> set[str]:
                 "telephony",
             ),
         ),
-        ("hotline.engines", ("hotline.config", "asr", "translate", "tts", "telephony")),
+        (
+            "hotline.engines",
+            ("hotline.config", "hotline.model_registry", "asr", "translate", "tts", "telephony"),
+        ),
+        ("hotline.model_registry", ()),
         ("telephony", ("telephony",)),
     ],
 )

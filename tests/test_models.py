@@ -16,7 +16,8 @@ from pathlib import Path
 import pytest
 
 from hotline.cli import main
-from hotline.engines import speech_model_language, translation_router
+from hotline.config import Config
+from hotline.engines import neural_models, speech_model_language, translation_router
 from hotline.models import REGISTRY, list_models, neural_model_entries
 from tests import test_translate
 from tests.test_translate import TINY_PAIRS
@@ -101,7 +102,7 @@ def test_a_marian_zip_is_added_by_url_listed_used_and_removed(
     assert code == 0, err
     installed = models_dir / "transformers" / "tiny-en-es"
     assert "added tiny-en-es (transformers, en" in out
-    assert f'{{path = "{installed}", pairs = [["en", "es"]]}}' in out
+    assert "translates en-es with it from its next start" in out
     assert (installed / "config.json").is_file()
 
     code, out, _ = run(capsys, "--models-dir", str(models_dir), "list")
@@ -110,9 +111,17 @@ def test_a_marian_zip_is_added_by_url_listed_used_and_removed(
     assert "en (en-es)" in row and "transformers" in row
     assert f"{base}/tiny-marian.zip" in row and "KB" in row
 
-    # What was registered is what the server's router loads.
+    # What was registered is what the server's router loads, with nothing to configure.
     entries = neural_model_entries(models_dir)
     assert entries == [{"path": str(installed), "pairs": [["en", "es"]]}]
+    config = Config()
+    config.asr.models_dir = str(models_dir)
+    assert neural_models(config) == entries
+    config.translate.neural_models = [{"path": str(installed)}]
+    assert neural_models(config) == [{"path": str(installed)}], "listed once, as configured"
+    config.translate.neural_models = []
+    config.translate.use_added_models = False
+    assert neural_models(config) == []
     router = translation_router(neural_models=entries, apertium=False)
     try:
         result = router.translate_or_keep([s for s, _ in TINY_PAIRS], "en", "es")

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import TextIO
 
 from hotline.config import Config
-from hotline.engines import Engines
+from hotline.engines import Engines, neural_models
 from hotline.qa.replay import ReplayOptions, ReplayReport, replay_call
 from hotline.qa.report import write_html, write_json, write_run_html
 from hotline.qa.runs import compare_runs, load_history, pair_table, save_run
@@ -57,9 +57,10 @@ def apply_engine_choices(
         translate.neural_models.insert(0, {"path": folder})
     if engine == "apertium":
         translate.neural_models = []
+        translate.use_added_models = False
         translate.apertium = True
     elif engine == "neural":
-        if not translate.neural_models:
+        if not neural_models(replace(config, asr=asr, translate=translate)):
             raise ReplayError("--engine neural needs a model: give --mt-model DIR")
         translate.apertium = False
     elif engine is not None:
