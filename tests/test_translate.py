@@ -20,6 +20,7 @@ from translate import (
     TransformersTranslator,
     TranslationError,
 )
+from translate.apertium import read_modes
 from translate.base import Translator
 
 pytestmark = pytest.mark.filterwarnings("ignore:Recommended. pip install sacremoses")
@@ -174,6 +175,18 @@ def test_apertium_lists_plain_modes_as_iso_pairs_and_skips_variants(apertium):
     assert {("en", "es"), ("es", "en"), ("ca", "en")} <= apertium.pairs()
     assert all(len(s) == 2 and len(t) == 2 for s, t in apertium.pairs())
     assert apertium.mode_name("en", "ca") == "eng-cat"
+
+
+def test_a_mode_whose_data_files_are_missing_is_not_offered(tmp_path, caplog):
+    write_mode(tmp_path, "en-fr", "cat")
+    (tmp_path / "fr-en.mode").write_text(
+        f"lt-proc '{tmp_path}/apertium-en-fr/fr-en.automorf.bin' | lt-proc -g '{tmp_path}/x.bin'\n",
+        encoding="utf-8",
+    )
+    with caplog.at_level("WARNING", logger="translate.apertium"):
+        modes = read_modes(tmp_path)
+    assert set(modes) == {"en-fr"}
+    assert "skipping apertium mode" in caplog.text and "fr-en.automorf.bin" in caplog.text
 
 
 @needs_apertium

@@ -31,7 +31,7 @@ from typing import IO, Any
 from translate.base import TranslationError, Translator
 from translate.languages import from_apertium, pair_label
 
-__all__ = ["ApertiumTranslator", "ApertiumMode", "read_modes"]
+__all__ = ["ApertiumTranslator", "ApertiumMode", "missing_files", "read_modes"]
 
 log = logging.getLogger(__name__)
 
@@ -90,10 +90,37 @@ def read_modes(modes_dir: str | Path = DEFAULT_MODES_DIR) -> dict[str, ApertiumM
         return modes
     for path in sorted(folder.glob("*.mode")):
         try:
-            modes[path.stem] = parse_mode(path.stem, path.read_text(encoding="utf-8"))
+            mode = parse_mode(path.stem, path.read_text(encoding="utf-8"))
         except (OSError, ValueError, TranslationError) as err:
             log.warning("skipping apertium mode %s: %s", path, err)
+            continue
+        missing = missing_files(mode)
+        if missing:
+            # A package whose mode names a data folder it did not install (Debian's es-eo
+            # points at apertium-eo-es/, its data is in apertium-es-eo/): offering the pair
+            # would send every route through it into a pipeline that dies on start.
+            # Loud for a pair the hotline would offer; variants (``en-eo-bytecode``) are
+            # never offered, so their absence is only worth a debug line.
+            log.log(
+                logging.WARNING if _PLAIN_MODE.match(path.stem) else logging.DEBUG,
+                "skipping apertium mode %s: %d of its files are missing, e.g. %s",
+                path,
+                len(missing),
+                missing[0],
+            )
+            continue
+        modes[path.stem] = mode
     return modes
+
+
+def missing_files(mode: ApertiumMode) -> list[str]:
+    """The absolute paths a mode's stages name that are not there."""
+    return [
+        arg
+        for stage in mode.stages
+        for arg in stage[1:]
+        if arg.startswith("/") and not Path(arg).exists()
+    ]
 
 
 def escape(text: str) -> str:
