@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeAlias, runtime_checkable
 
@@ -46,6 +47,20 @@ class Final:
 
 
 AsrEvent: TypeAlias = Partial | Final
+
+
+@dataclass(slots=True)
+class AddedWords:
+    """What :meth:`AsrEngine.add_vocabulary` did with the words it was given."""
+
+    added: dict[str, str] = field(default_factory=dict)
+    """Words the recognizers can now output → the pronunciation they learned."""
+    known: list[str] = field(default_factory=list)
+    """Words the model had already."""
+    skipped: list[str] = field(default_factory=list)
+    """Words it could not add (no pronunciation, or an engine that adds none)."""
+    note: str = ""
+    """Why the engine adds no words at all, when it cannot."""
 
 
 def make_final(text: str, words: list[Word], start: float, end: float) -> Final:
@@ -125,6 +140,15 @@ class AsrEngine(ABC):
         that adapts to what it has heard (PocketSphinx's normalisation) then gives the same
         words for the same audio, in a call or in its replay, whatever the recognizer heard
         before. Default: nothing to do."""
+
+    def add_vocabulary(self, language: str, words: Mapping[str, str | None]) -> AddedWords:
+        """Let every recognizer of `language`, now and later, output these words (the city's
+        street and agency names) without limiting it to them, as phrase lists do. `words`
+        maps each word to its pronunciation in the model's phones, or None to derive one.
+        Default: the engine cannot add words, so every word is skipped."""
+        return AddedWords(
+            skipped=sorted(words), note=f"{self.name} cannot add words to its vocabulary"
+        )
 
     def close(self) -> None:  # noqa: B027 - optional hook, most engines hold only memory
         """Free what the engine holds beyond memory (worker processes); default: nothing."""

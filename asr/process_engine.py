@@ -14,11 +14,11 @@ import logging
 import multiprocessing
 import os
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from multiprocessing.connection import Connection
 from typing import Any
 
-from asr.base import AsrEngine, AsrError, Final, Recognizer
+from asr.base import AddedWords, AsrEngine, AsrError, Final, Recognizer
 
 __all__ = ["ProcessEngine", "RemoteRecognizer"]
 
@@ -52,6 +52,8 @@ def _serve(conn: Connection, factory: Callable[[], AsrEngine]) -> None:
                 result = engine.describe()
             elif op == "settle":
                 result = engine.settle(*args)
+            elif op == "add_vocabulary":
+                result = engine.add_vocabulary(*args)
             elif op in _RECOGNIZER_OPS:
                 result = getattr(recognizers[args[0]], op)(*args[1:])
             else:
@@ -132,14 +134,29 @@ class ProcessEngine(AsrEngine):
 
     def __init__(self, factory: Callable[[], AsrEngine], processes: int | None = None) -> None:
         self._factory = factory
-        local = factory()
-        self.name = local.name
-        self._languages = local.languages()
-        self._describe = local.describe()
+        self._local = factory()
+        """Where new words get their pronunciations, once, for every worker."""
+        self.name = self._local.name
+        self._languages = self._local.languages()
+        self._describe = self._local.describe()
         self.processes = max(1, processes or os.cpu_count() or 1)
         self._workers: list[_Worker] = []
         self._lock = threading.Lock()
         self._settled: list[tuple[str, bytes, int, str]] = []
+        self._vocabulary: list[tuple[str, dict[str, str]]] = []
+
+    def add_vocabulary(self, language: str, words: Mapping[str, str | None]) -> AddedWords:
+        """Pronunciations are found here, once; every worker then learns the words with
+        them, and so does each one started later."""
+        added = self._local.add_vocabulary(language, words)
+        with self._lock:
+            if added.added:
+                self._vocabulary.append((language, dict(added.added)))
+            self._describe = self._local.describe()
+            workers = [w for w in self._workers if w.alive] if added.added else []
+        for worker in workers:
+            worker.call("add_vocabulary", language, dict(added.added))
+        return added
 
     def settle(self, language: str, pcm: bytes, sample_rate: int, band: str = "wideband") -> None:
         """Every worker settles on the speech, and so does each one started later."""
@@ -159,6 +176,8 @@ class ProcessEngine(AsrEngine):
                 fresh = _Worker(self._factory)
                 for settled in self._settled:
                     fresh.call("settle", *settled)
+                for language, words in self._vocabulary:
+                    fresh.call("add_vocabulary", language, words)
                 self._workers.append(fresh)
             worker = min((w for w in self._workers if w.alive), key=lambda w: w.streams)
             worker.streams += 1

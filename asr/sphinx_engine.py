@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import functools
+import logging
 import re
+import struct
+import threading
+from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 import pocketsphinx
 
 from asr.base import (
+    AddedWords,
     AsrEngine,
     AsrError,
     Final,
@@ -18,8 +25,39 @@ from asr.base import (
     normalize_language,
 )
 from asr.pool import RecognizerPool
+from asr.pronounce import PronunciationError, pronounce
+
+log = logging.getLogger(__name__)
 
 _ALTERNATE_PRONUNCIATION = re.compile(r"\(\d+\)$")
+_NOT_SPEECH_PHONES = {"SIL"}
+_WORD_EDGES = '.,;:!?()[]{}"“”«»'
+
+
+@functools.cache
+def model_phones(model: Path | None = None) -> frozenset[str]:
+    """The speech phones of an acoustic model (its ``mdef``, binary or text): what a new
+    word's pronunciation may use. Silence and noise phones (``SIL``, ``+NSN+``) are left out."""
+    mdef = Path(model or Path(pocketsphinx.get_model_path()) / "en-us" / "en-us") / "mdef"
+    data = mdef.read_bytes()
+    if data.startswith(b"BMDF"):
+        # magic, version, the format description's length, the description; then ten int32
+        # counts (the first: how many base phones) and the base phones' names, NUL-ended.
+        skip = 12 + struct.unpack_from("<i", data, 8)[0]
+        count = struct.unpack_from("<i", data, skip)[0]
+        names = data[skip + 40 :].split(b"\0", count)[:count]
+        found = [name.decode("ascii") for name in names]
+    else:
+        lines = data.decode("ascii").splitlines()
+        header = next(line for line in lines if line.endswith("n_base"))
+        start = next(i for i, line in enumerate(lines) if line.startswith("#base"))
+        found = [line.split()[0] for line in lines[start + 1 :][: int(header.split()[0])]]
+    return frozenset(p for p in found if p not in _NOT_SPEECH_PHONES and not p.startswith("+"))
+
+
+def dictionary_word(word: str) -> str:
+    """``word`` as PocketSphinx's dictionary writes words: lower case, no edge punctuation."""
+    return word.strip().strip(_WORD_EDGES).casefold()
 
 
 def _is_filler(word: str) -> bool:
@@ -44,6 +82,8 @@ class SphinxRecognizer:
         self._in_utterance = False
         self._fed = 0
         self._utterance_start = 0
+        self.learned = 0
+        """How many of the engine's added words this decoder knows (they only ever grow)."""
 
     def accept(self, pcm: bytes) -> bool:
         if len(pcm) % 2:
@@ -96,6 +136,11 @@ class SphinxRecognizer:
         self._start_cmn = cmn
         self.reset()
 
+    def learn(self, words: tuple[tuple[str, str], ...]) -> None:
+        """Add the words added to the engine since this decoder last learned (between
+        streams: the search restarts once, after the last word)."""
+        self.learned = _teach(self._decoder, words, self.learned)
+
     def _segments(self, offset: float) -> list[Word]:
         words = []
         for segment in self._decoder.seg():
@@ -120,6 +165,58 @@ class PocketSphinxEngine(AsrEngine):
     def __init__(self, max_uses: int = 50) -> None:
         self._pool: RecognizerPool[SphinxRecognizer] = RecognizerPool(max_uses=max_uses)
         self._settled: dict[tuple[int, str], str] = {}
+        self._words: tuple[tuple[str, str], ...] = ()
+        """Words added to the dictionary and language model, in order, with their phones."""
+        self._words_lock = threading.Lock()
+
+    def add_vocabulary(self, language: str, words: Mapping[str, str | None]) -> AddedWords:
+        """New words go into the dictionary and, as unigrams, into the language model of
+        every decoder, pooled or made later: recognition is not limited to them. A word
+        without a pronunciation gets espeak-ng's (asr/pronounce.py); one whose phones the
+        model lacks is skipped and logged."""
+        _english_only(language)
+        wanted: dict[str, str | None] = {}
+        for word, phones in words.items():
+            if spoken := dictionary_word(word):
+                wanted.setdefault(spoken, phones)
+        if not wanted:
+            return AddedWords()
+        # A decoder of our own to look words up in and try each pronunciation on (0.4 s).
+        probe = pocketsphinx.Decoder(samprate=16000, loglevel="FATAL")
+        with self._words_lock:
+            already = {word for word, _ in self._words}
+        known = sorted(w for w in wanted if w in already or probe.lookup_word(w) is not None)
+        new = {w: p for w, p in wanted.items() if w not in known}
+        phone_set = model_phones()
+        derived: dict[str, str | None] = {}
+        unspoken = [w for w, phones in new.items() if phones is None]
+        if unspoken:
+            try:
+                derived = pronounce(unspoken, phone_set)
+            except PronunciationError as exc:
+                log.warning("pocketsphinx: %s", exc)
+        added: dict[str, str] = {}
+        skipped: list[str] = []
+        for word, given in new.items():
+            phones = given if given is not None else derived.get(word)
+            if phones is not None and not set(phones.split()) <= phone_set:
+                log.info("pocketsphinx: %r as %r uses phones the model lacks", word, phones)
+                phones = None
+            if phones is None:
+                skipped.append(word)
+                continue
+            try:
+                probe.add_word(word, phones, False)
+            except RuntimeError:
+                log.info("pocketsphinx would not add %r as %r", word, phones)
+                skipped.append(word)
+                continue
+            added[word] = phones
+        with self._words_lock:
+            # A word another call added meanwhile stays once: a decoder refuses a second.
+            already = {word for word, _ in self._words}
+            self._words += tuple((w, p) for w, p in added.items() if w not in already)
+        return AddedWords(added, known, sorted(skipped))
 
     def settle(self, language: str, pcm: bytes, sample_rate: int, band: str = "wideband") -> None:
         """The cepstral mean after this speech becomes where every stream on `band` starts
@@ -143,14 +240,11 @@ class PocketSphinxEngine(AsrEngine):
         words: bool = True,
         band: str = "wideband",
     ) -> Recognizer:
-        code = normalize_language(language)
-        if code != "en":
-            raise ModelNotFound(
-                f"PocketSphinx has no model for {code!r}: only the en-US model ships with it"
-            )
+        _english_only(language)
         grammar = tuple(phrases) if phrases is not None else None
         key = (sample_rate, grammar, words)
         recognizer = self._pool.acquire(key, lambda: self._create(sample_rate, grammar, words))
+        recognizer.learn(self._words)
         recognizer.start_from(self._settled.get((sample_rate, band)))
         return recognizer
 
@@ -158,20 +252,47 @@ class PocketSphinxEngine(AsrEngine):
         self, sample_rate: int, phrases: tuple[str, ...] | None, words: bool
     ) -> SphinxRecognizer:
         decoder = pocketsphinx.Decoder(samprate=sample_rate, loglevel="FATAL")
+        # Added words first, so a phrase list may use them too.
+        vocabulary = self._words
+        learned = _teach(decoder, vocabulary, 0)
         if phrases is not None:
             decoder.set_jsgf_string("phrases", _jsgf(decoder, phrases))
             decoder.activate_search("phrases")
-        return SphinxRecognizer(decoder, sample_rate, words)
+        recognizer = SphinxRecognizer(decoder, sample_rate, words)
+        recognizer.learned = learned
+        return recognizer
 
     def release(self, recognizer: Recognizer) -> None:
         self._pool.release(recognizer)  # type: ignore[arg-type]
 
     def describe(self) -> dict[str, Any]:
-        return {
-            "name": self.name,
-            "languages": {"en": {"model": str(pocketsphinx.get_model_path()), "phrases": True}},
-            "pool": self._pool.stats(),
+        english = {
+            "model": str(pocketsphinx.get_model_path()),
+            "phrases": True,
+            "adds_words": True,
+            "added_words": len(self._words),
         }
+        return {"name": self.name, "languages": {"en": english}, "pool": self._pool.stats()}
+
+
+def _english_only(language: str) -> None:
+    code = normalize_language(language)
+    if code != "en":
+        raise ModelNotFound(
+            f"PocketSphinx has no model for {code!r}: only the en-US model ships with it"
+        )
+
+
+def _teach(decoder: pocketsphinx.Decoder, words: tuple[tuple[str, str], ...], known: int) -> int:
+    """Add ``words[known:]`` to the decoder; how many of ``words`` it knows now. Every word
+    was tried on a decoder of the same model when it was added, so a refusal is a bug."""
+    fresh = words[known:]
+    for i, (word, phones) in enumerate(fresh):
+        try:
+            decoder.add_word(word, phones, i == len(fresh) - 1)
+        except RuntimeError as exc:
+            raise AsrError(f"PocketSphinx would not learn {word!r} as {phones!r}") from exc
+    return len(words)
 
 
 def _jsgf(decoder: pocketsphinx.Decoder, phrases: tuple[str, ...]) -> str:

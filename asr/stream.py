@@ -10,7 +10,8 @@ from concurrent.futures import Executor, ThreadPoolExecutor
 from typing import TypeVar
 
 from asr.base import AsrError, AsrEvent, Final, Partial, Recognizer, Word
-from asr.endpoint import Endpointer, SpeechEnd, SpeechPause, SpeechStart
+from asr.endpoint import SpeechEnd, SpeechPause, SpeechStart
+from asr.vad import SpeechEndpointer
 
 T = TypeVar("T")
 
@@ -58,7 +59,7 @@ class UtteranceStream:
     def __init__(
         self,
         recognizer: Recognizer,
-        endpointer: Endpointer | None = None,
+        endpointer: SpeechEndpointer | None = None,
         partial_interval_s: float = 0.25,
         gate_preroll_s: float | None = None,
         accept_s: float | None = None,

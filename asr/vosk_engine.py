@@ -6,12 +6,14 @@ import json
 import os
 import re
 import threading
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import vosk
 
 from asr.base import (
+    AddedWords,
     AsrEngine,
     AsrError,
     Final,
@@ -25,6 +27,11 @@ from asr.pool import RecognizerPool
 
 _LANGUAGE_ALIASES = {"cn": "zh", "vn": "vi", "kz": "kk", "ua": "uk", "gr": "el", "jp": "ja"}
 _MODEL_NAME = re.compile(r"^vosk-model-(?:small-)?([a-z]{2,3})(?:-|$)")
+FIXED_VOCABULARY = (
+    "Vosk compiles a model's words into its decoding graph (HCLG.fst, or HCLr.fst with "
+    "Gr.fst), and its API cannot extend it: no words can be added at run time; a phrase "
+    "list would limit recognition to the phrases"
+)
 _INSTALL_HINT = (
     "download a model folder from https://alphacephei.com/vosk/models into {models_dir} "
     "(e.g. vosk-model-small-{lang}-...), or pass --model PATH"
@@ -239,6 +246,15 @@ class VoskEngine(AsrEngine):
     def release(self, recognizer: Recognizer) -> None:
         self._pool.release(recognizer)  # type: ignore[arg-type]
 
+    def add_vocabulary(self, language: str, words: Mapping[str, str | None]) -> AddedWords:
+        """Adds nothing (see :data:`FIXED_VOCABULARY`); says which words the model already
+        has, so an operator knows which names it can hear at all."""
+        model = shared_model(self.model_path(language))
+        spoken = sorted({w.strip().casefold() for w in words if w.strip()})
+        known = [w for w in spoken if model.vosk_model_find_word(w) >= 0]
+        unknown = [w for w in spoken if w not in known]
+        return AddedWords(known=known, skipped=unknown, note=FIXED_VOCABULARY)
+
     def describe(self) -> dict[str, Any]:
         loaded = {str(p) for p in _models}
         return {
@@ -248,6 +264,7 @@ class VoskEngine(AsrEngine):
                     "model": str(path),
                     "loaded": str(path.resolve()) in loaded,
                     "phrases": supports_grammar(path),
+                    "adds_words": False,
                 }
                 for lang, path in sorted(self._found.items())
             },

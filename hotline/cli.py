@@ -39,6 +39,7 @@ def _cmd_transcribe(args: argparse.Namespace) -> int:
         model=args.model,
         phrases=args.phrase or None,
         trailing_silence_ms=args.silence_ms,
+        vad=args.vad,
     )
     sys.stdout.write(FORMATS[args.format](finals))
     return 0
@@ -566,9 +567,12 @@ def format_inventory(inventory: dict[str, Any]) -> str:
             lines.append(f"  {pair['source']}→{pair['target']:6} {pair['path']}")
     lines.append("  any other pair: no engine; calls go on with the original text shown")
     lines.append("")
+    neural = ", ".join(
+        f"{code} by {engine}" for code, engine in sorted(inventory.get("neural_voices", {}).items())
+    )
     lines.append(
-        f"Speech synthesis: {len(inventory['tts'])} languages (espeak-ng voices; English by "
-        "Piper when installed)"
+        f"Speech synthesis: {len(inventory['tts'])} languages (espeak-ng voices"
+        + (f"; {neural}, espeak-ng as fallback)" if neural else ")")
     )
     codes = list(inventory["tts"])
     for i in range(0, len(codes), 16):
@@ -596,6 +600,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--phrase", action="append", help="restrict to these phrases (repeatable)")
     p.add_argument(
         "--silence-ms", type=int, default=300, help="trailing silence that ends an utterance"
+    )
+    p.add_argument(
+        "--vad",
+        choices=["energy", "silero"],
+        default="silero",
+        help="the endpointer: silero (silero-vad's network, default) or energy",
     )
     p.add_argument(
         "--format",

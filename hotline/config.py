@@ -20,6 +20,10 @@ class ConfigError(ValueError):
     """A configuration value is missing or malformed; the message names the key."""
 
 
+VAD_KINDS = ("energy", "silero")
+"""The values of ``asr.vad`` (asr.vad.VAD_KINDS, kept equal by a test)."""
+
+
 @dataclass(slots=True)
 class AsrConfig:
     vosk_models: dict[str, str] = field(default_factory=dict)
@@ -29,6 +33,10 @@ class AsrConfig:
     asr_endpoint_language: str = "ko"
     sphinx_processes: int = -1
     narrowband_fill: str = "auto"
+    vad: str = "silero"
+    """The endpointer of call legs and ``hotline transcribe``: ``silero`` (silero-vad's
+    network, the default: it keeps speech whole in noise and never takes noise for speech,
+    docs/quality.md) or ``energy`` (adaptive noise floor, ~100 ms sooner on clean audio)."""
 
 
 @dataclass(slots=True)
@@ -68,6 +76,9 @@ class CallConfig:
     """The DTMF language menu: digit 1 is the first language, 0 the tenth; at most ten (one
     key each). The default is every language with written prompts (``PROMPT_LANGUAGES`` of
     hotline/call/prompts.py, which a test keeps equal)."""
+    identify_speech: bool = True
+    """A caller who speaks at the language menu instead of pressing a key is routed in the
+    language their first words are recognized in, when that is sure (a key still wins)."""
     no_audio_timeout_s: float = 10.0
     long_silence_s: float = 30.0
     clipping_ratio: float = 0.01
@@ -240,4 +251,6 @@ def load_config(
             raise ConfigError(f"{path}: {exc}") from exc
     _from_environment(config, dict(os.environ if environ is None else environ))
     _apply(config, {k: v for k, v in overrides.items() if v is not None}, "")
+    if config.asr.vad not in VAD_KINDS:
+        raise ConfigError(f"asr.vad must be one of {', '.join(VAD_KINDS)}, not {config.asr.vad!r}")
     return config

@@ -28,13 +28,22 @@ from asr import (
     AsrEngine,
     AsrError,
     AsyncUtteranceStream,
-    Endpointer,
     Final,
     Partial,
     Recognizer,
     UtteranceStream,
 )
+from asr.base import AddedWords
 from asr.registry import AsrRegistry, build_registry
+from asr.spoken_language import (
+    SLOWER,
+    FirstWords,
+    SpokenLanguage,
+    candidate,
+    decide,
+    hear,
+)
+from asr.vad import make_endpointer, usable_vad
 from hotline.config import Config, ConfigError
 from hotline.model_registry import ModelError, neural_model_entries
 from telephony import resample
@@ -50,11 +59,13 @@ __all__ = [
     "AsrError",
     "Engines",
     "Final",
+    "FirstWords",
     "Identified",
     "Partial",
     "Recognizer",
     "RecognizerLoan",
     "SpeechStream",
+    "SpokenLanguage",
     "Translation",
     "engine_inventory",
     "synthesizer",
@@ -90,6 +101,7 @@ CALL_OVERHEAD = 0.03
 WARM_UP_PHRASES = {
     "en": "Hello, I would like to report a problem in my street.",
     "ko": "안녕하세요, 우리 동네에 문제가 있어서 전화했습니다.",
+    "ja": "はい、お電話ありがとうございます。",
 }
 
 
@@ -202,6 +214,7 @@ class Engines:
             workers=config.tts.workers, cache_size=config.tts.cache_size
         )
         self._identifier: LanguageIdentifier | None = None
+        self._vad = usable_vad(config.asr.vad)
         self.asr_cost: float | None = None
         """Seconds of one core per second of speech recognized, measured by warm_up."""
         self.failures: Counter[str] = Counter()
@@ -257,7 +270,8 @@ class Engines:
     def _open_stream(self, language: str, sample_rate: int = ASR_RATE) -> _LegStream:
         engine = self._recognizers.engine_for(language)
         recognizer = engine.recognizer(language, ASR_RATE, band=band_of(sample_rate))
-        endpointer = Endpointer(
+        endpointer = make_endpointer(
+            self._vad,
             ASR_RATE,
             trailing_silence_ms=self.config.asr.trailing_silence_ms,
             pause_ms=EARLY_FINISH_MS,
@@ -271,6 +285,45 @@ class Engines:
         )
         fill = narrowband_fill(engine.name, sample_rate, self.config.asr.narrowband_fill)
         return _LegStream(engine, stream, self._leg_threads, fill)
+
+    async def identify_speech(self, pcm: np.ndarray, sample_rate: int) -> SpokenLanguage:
+        """Which recognizable language one utterance (int16 at ``sample_rate``) is in, for a
+        caller who skips the language menu; ``language`` None when unsure. Every installed
+        recognizer hears it, and hears it again played a little slower, all at once in the
+        call-leg threads on the call's band; asr/spoken_language.py weighs how sure each is
+        of its words, whether the words stayed the same, and the language of its text."""
+        loop = asyncio.get_running_loop()
+        languages = self.asr_languages()
+        slower = resample(pcm, sample_rate, round(sample_rate * SLOWER))
+        heard = await asyncio.gather(
+            *(
+                loop.run_in_executor(self._leg_threads, self._hear, language, audio, sample_rate)
+                for language in languages
+                for audio in (pcm, slower)
+            )
+        )
+        speech_s = len(pcm) / sample_rate
+        candidates = []
+        for i, language in enumerate(languages):
+            (engine, final), (_, again) = heard[2 * i], heard[2 * i + 1]
+            said = self.identify_language(final.text)
+            candidates.append(
+                candidate(language, engine, final, speech_s, said.language, said.confidence, again)
+            )
+        return decide(candidates)
+
+    def _hear(self, language: str, pcm: np.ndarray, sample_rate: int) -> tuple[str, Final]:
+        """One utterance through a fresh pooled recognizer of ``language``, as a leg hears it."""
+        engine = self._recognizers.engine_for(language)
+        audio = resample(pcm, sample_rate, ASR_RATE)
+        fill = narrowband_fill(engine.name, sample_rate, self.config.asr.narrowband_fill)
+        if fill is not None:
+            audio = fill.process(audio)
+        recognizer = engine.recognizer(language, ASR_RATE, band=band_of(sample_rate))
+        try:
+            return engine.name, hear(recognizer, audio.astype("<i2").tobytes())
+        finally:
+            _release(engine, recognizer)
 
     def recognizer_provenance(self, language: str) -> str:
         """Which engine and model recognize ``language`` (for QA reports): ``vosk /path``."""
@@ -340,12 +393,61 @@ class Engines:
 
     # --- life -------------------------------------------------------------------------
 
+    def add_glossary_words(self) -> dict[str, AddedWords]:
+        """The glossary's words (each language's forms and the ``all`` ones), added to the
+        recognizers that can learn words, so street and agency names missing from a model
+        can be recognized at all; what each language's engine did with them. Blocking
+        (espeak-ng, a decoder): warm_up runs it in a thread."""
+        glossary = self._router.glossary
+        added: dict[str, AddedWords] = {}
+        for language in self.asr_languages() if glossary is not None else []:
+            words = glossary.words(language)
+            if not words:
+                continue
+            engine = self._recognizers.engine_for(language)
+            try:
+                done = engine.add_vocabulary(language, dict.fromkeys(words))
+            except AsrError as exc:
+                log.warning("glossary: %s %s learned no words: %s", engine.name, language, exc)
+                continue
+            name, known, skipped = engine.name, len(done.known), ", ".join(done.skipped)
+            if done.note:
+                log.info(
+                    "glossary: no words added to %s %s (%s), %d of %d already known%s",
+                    name,
+                    language,
+                    done.note,
+                    known,
+                    len(words),
+                    f"; unknown: {skipped}" if skipped else "",
+                )
+            else:
+                log.info(
+                    "glossary: %d words added to %s %s, %d skipped%s",
+                    len(done.added),
+                    name,
+                    language,
+                    len(done.skipped),
+                    f" ({skipped})" if skipped else "",
+                )
+            added[language] = done
+        return added
+
     async def warm_up(self) -> None:
         """Load models, start workers and settle recognizers on real speech before the first
         call: a fresh recognizer is slow, and PocketSphinx's normalisation needs speech. The
         ``/asr`` language gets one warm recognizer per concurrent stream a core can carry, the
         other languages two per core, so the first simultaneous calls build none."""
         cpus = os.cpu_count() or 2
+        await asyncio.to_thread(self.add_glossary_words)
+        # A neural voice (Piper, Kokoro) loads its model on first use: now, not on a caller.
+        for language in self._voice.describe().get("preferred", {}):
+            try:
+                await self._voice.synthesize_async(
+                    WARM_UP_PHRASES.get(language, "Hello."), language, ASR_RATE
+                )
+            except Exception as exc:
+                log.warning("the %s voice could not warm up: %s", language, exc)
         for language in self.asr_languages():
             try:
                 # Settled on espeak-ng's rendering even where another voice speaks to
@@ -487,9 +589,11 @@ def transcribe(
     phrases: list[str] | None = None,
     trailing_silence_ms: int = 300,
     settle: bool = True,
+    vad: str = "silero",
 ) -> list[Final]:
     """The utterances in ``pcm`` (mono int16 at :data:`ASR_RATE`), streamed in 100 ms chunks
-    as a live call would be. ``model`` is a Vosk model folder for ``language``.
+    as a live call would be. ``model`` is a Vosk model folder for ``language``; ``vad`` the
+    endpointer (``energy`` or ``silero``, as ``asr.vad``).
 
     The whole file is known in advance, so the engine first settles on the file itself
     (PocketSphinx starts from the file's own cepstral mean, as a batch decode would, instead
@@ -501,7 +605,8 @@ def transcribe(
             asr_engine.settle(language, pcm.tobytes(), ASR_RATE)
         recognizer = asr_engine.recognizer(language, ASR_RATE, phrases=phrases)
         stream = UtteranceStream(
-            recognizer, Endpointer(ASR_RATE, trailing_silence_ms=trailing_silence_ms)
+            recognizer,
+            make_endpointer(usable_vad(vad), ASR_RATE, trailing_silence_ms=trailing_silence_ms),
         )
         step = ASR_RATE // 10
         events = []
@@ -560,6 +665,7 @@ def engine_inventory(
     voice = default_synthesizer(workers=1)
     try:
         voices = voice.voices()
+        neural_voices = dict(voice.describe().get("preferred", {}))
     finally:
         voice.close()
     tts: dict[str, list[str]] = {}
@@ -574,6 +680,7 @@ def engine_inventory(
             "pivot": [{"source": s, "target": t, "path": p} for s, t, p in pivoted],
         },
         "tts": dict(sorted(tts.items())),
+        "neural_voices": neural_voices,
     }
 
 

@@ -32,6 +32,7 @@ __all__ = ["Glossary", "GlossaryError", "Term"]
 
 _PLACEHOLDER = "Qxglos{}"
 _FOUND_PLACEHOLDER = re.compile(r"Qxglos(\d+)", re.IGNORECASE)
+_WORD_EDGES = ".,;:!?()[]{}\"'“”‘’«»"
 
 
 class GlossaryError(ValueError):
@@ -134,3 +135,14 @@ class Glossary:
     def phrases(self, language: str) -> list[str]:
         """The terms as written in ``language``, for recognizers that take phrase hints."""
         return sorted({w for term in self.terms for w in term.written(language)})
+
+    def words(self, language: str) -> list[str]:
+        """Every word of the terms as written in ``language`` (``all`` forms included), for
+        recognizers that can learn new words: ``Calle Mayor`` gives ``Calle`` and ``Mayor``."""
+        found = {
+            bare
+            for phrase in self.phrases(language)
+            for word in phrase.split()
+            if (bare := word.strip(_WORD_EDGES))
+        }
+        return sorted(found)

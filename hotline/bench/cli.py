@@ -19,9 +19,12 @@ from hotline.bench import (
     calls,
     classify,
     faults,
+    langid,
     narrowband,
+    quality,
     replay,
     transcribe,
+    vad,
     voices,
 )
 from hotline.bench.common import BenchError, write_json
@@ -70,7 +73,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     p.add_argument("--json", metavar="PATH", help="also write the results as JSON")
     asr_peer.add_arguments(sub)
     classify.add_arguments(sub)
+    quality.add_arguments(sub)
     transcribe.add_arguments(sub)
+    vad.add_arguments(sub)
+    langid.add_arguments(sub)
     voices.add_arguments(sub)
     _bridges_arguments(sub)
     _faults_arguments(sub)
@@ -160,8 +166,14 @@ def main(args: argparse.Namespace) -> int:
             return asr_peer.main(args)
         if args.bench == "classify":
             return classify.run(args)
+        if args.bench == "quality":
+            return quality.run(args)
         if args.bench == "transcribe":
             return transcribe.run(args)
+        if args.bench == "langid":
+            return langid.run(args)
+        if args.bench == "vad":
+            return vad.run(args)
         if args.bench == "voices":
             return voices.run(args)
         if args.bench == "faults":

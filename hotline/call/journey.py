@@ -30,7 +30,7 @@ from hotline.call.routing import OperatorSeat, QueueFull, Switchboard
 from hotline.cases.catalogue import Catalogue
 from hotline.cases.store import AsyncCaseStore
 from hotline.config import CallConfig, CasesConfig
-from hotline.engines import Engines
+from hotline.engines import Engines, FirstWords, SpokenLanguage
 from hotline.records import AsyncRecordStore
 from hotline.wire.messages import (
     CallerReady,
@@ -58,6 +58,11 @@ MENU_TIMEOUT_S = 30.0
 MENU_DIGITS = "1234567890"
 """The language menu's keys, in order: the tenth language is 0."""
 DTMF_QUEUE = 8
+SPEECH_TRIES = 3
+"""Utterances at the menu whose language is tried before only keys are listened for."""
+IDENTIFY_TIMEOUT_S = 15.0
+"""Longer than every recognizer takes for an 8 s utterance on a busy machine: past it, the
+identification is given up (and logged) and only keys choose."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,6 +120,8 @@ class CallerJourney:
             long_silence_s=services.settings.long_silence_s,
         )
         self._dtmf: asyncio.Queue[str] = asyncio.Queue(DTMF_QUEUE)
+        self.identified: SpokenLanguage | None = None
+        """The caller's language as recognized from their speech at the menu, if it was."""
 
     # --- what the caller does ---------------------------------------------------------
 
@@ -239,6 +246,13 @@ class CallerJourney:
             if language is None:
                 return Status.DROPPED
             await self.log.language_chosen(language)
+            if self.identified is not None:
+                at_s = asyncio.get_running_loop().time() - self.started_at
+                await self.log.event(
+                    f"language {language} recognized from the caller's speech at the menu "
+                    f"(confidence {self.identified.confidence:.2f}); no key was pressed",
+                    at_s,
+                )
         self.language = self.caller.language = language
         await self.link.send(
             CallerReady(self.log.call_id, self.log.reference, language, self.sample_rate)
@@ -376,16 +390,102 @@ class CallerJourney:
                 ]
             )
         )
-        for digit, language in options.items():
-            if prompt("menu_item", language) is not None:  # never "For English" for another
-                await self._say("menu_item", language, digit=digit)
-        while True:
-            digit = await self._until_gone(self._dtmf.get(), MENU_TIMEOUT_S)
-            if digit is None:
-                return None
-            if digit in options:
-                self.caller.playout.clear()
-                return options[digit]
+        listening = (
+            asyncio.ensure_future(self._language_from_speech(set(configured)))
+            if self.services.settings.identify_speech
+            else None
+        )
+        try:
+            for digit, language in options.items():
+                if prompt("menu_item", language) is not None:  # never "For English" for another
+                    await self._say("menu_item", language, digit=digit)
+            while True:
+                choice = await self._until_gone(self._key_or_speech(listening), MENU_TIMEOUT_S)
+                if choice is None:
+                    return None
+                if isinstance(choice, SpokenLanguage):
+                    self.identified = choice
+                    self.caller.playout.clear()
+                    log.info(
+                        "call=%s channel=%s chose %s by speech at the menu (confidence %.2f)",
+                        self.log.call_id,
+                        self.channel,
+                        choice.language,
+                        choice.confidence,
+                    )
+                    return choice.language
+                if choice in options:
+                    self.caller.playout.clear()
+                    log.info(
+                        "call=%s channel=%s chose %s by key",
+                        self.log.call_id,
+                        self.channel,
+                        options[choice],
+                    )
+                    return options[choice]
+        finally:
+            if listening is not None:
+                listening.cancel()
+
+    async def _key_or_speech(self, listening: asyncio.Future | None) -> str | SpokenLanguage:
+        """The next key the caller presses, or the language recognized from their speech if
+        that comes first (a key already waiting wins)."""
+        key = asyncio.ensure_future(self._dtmf.get())
+        if listening is None or (listening.done() and listening.result() is None):
+            return await key
+        try:
+            await asyncio.wait({key, listening}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            if not key.done():
+                key.cancel()
+        if key.done() and not key.cancelled():
+            return key.result()
+        heard = listening.result()
+        return heard if heard is not None else await self._key_or_speech(None)
+
+    async def _language_from_speech(self, menu: set[str]) -> SpokenLanguage | None:
+        """Listen to the caller while the menu plays: the first utterances, one by one, go to
+        every recognizer; the first whose language is sure and served is the answer. None
+        after :data:`SPEECH_TRIES` unsure ones (the caller then chooses by key)."""
+        assert self.caller is not None
+        engines = self.services.engines
+        utterances: asyncio.Queue[np.ndarray] = asyncio.Queue(1)
+        words = FirstWords(self.sample_rate)
+
+        def hear(pcm: np.ndarray) -> None:
+            utterance = words.feed(pcm)
+            if utterance is not None and not utterances.full():
+                utterances.put_nowait(utterance)
+
+        self.caller.taps.append(hear)
+        try:
+            for _ in range(SPEECH_TRIES):
+                utterance = await utterances.get()
+                try:
+                    heard = await asyncio.wait_for(
+                        engines.identify_speech(utterance, self.sample_rate), IDENTIFY_TIMEOUT_S
+                    )
+                except Exception:
+                    log.exception(
+                        "call=%s channel=%s could not identify the language of %.1f s of speech",
+                        self.log.call_id,
+                        self.channel,
+                        len(utterance) / self.sample_rate,
+                    )
+                    return None
+                log.info(
+                    "call=%s channel=%s speech at the menu (%.1f s): %s",
+                    self.log.call_id,
+                    self.channel,
+                    len(utterance) / self.sample_rate,
+                    heard.language or "unsure",
+                )
+                language = heard.language
+                if language is not None and (language in menu or engines.can_recognize(language)):
+                    return heard
+            return None
+        finally:
+            self.caller.taps.remove(hear)
 
     async def _busy(self, language: str) -> Status:
         """No operator now (queue full or waited too long): say so; the call stays recorded."""
