@@ -119,6 +119,12 @@ class UtteranceStream:
                     # frame grid, so batching does not move it either): the endpointer may be
                     # sure only well after a soft onset, and cutting from there clips words.
                     begin = round(event.at * self.sample_rate) - self._preroll_bytes // 2
+                    if self._piece_bytes:
+                        # On the grid of the pieces the recognizer is handed (20 ms on a
+                        # call: the transports' frames), whatever the endpointer's frames
+                        # (silero's are 32 ms): a recognizer's own frames then fall on the
+                        # same audio in a call and in its replay.
+                        begin -= begin % (self._piece_bytes // 2)
                     events += self._listen(chunk_start + split // 2, begin)
                 continue
             events += self._pass(pcm[cursor:split])
